@@ -1,0 +1,103 @@
+"""The one weights format: safetensors files whose JSON metadata rebuilds the model; loading never runs code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .errors import CheckpointError
+from .io import atomic_write_bytes
+from .models import GANConfig, Generator
+
+GENERATOR_FORMAT = "emogan.generator/1"
+# Files that pickle-based tools write; they can run code when loaded, so they are never opened.
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+_FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def save_tensors(path: str | Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None) -> None:
+    """Write tensors (moved to the CPU, made contiguous) atomically as one safetensors file."""
+    flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    atomic_write_bytes(path, st_save(flat, metadata=dict(metadata or {})))
+
+
+def read_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file; any damage is a one-line CheckpointError naming the file."""
+    path = Path(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(f"{path}: pickle-based weights are never loaded (they can run code); "
+                              "only .safetensors files are read")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read weights: {e.strerror or e}") from None
+    try:
+        tensors = st_load(data)
+        meta = _header_metadata(data)
+    except (SafetensorError, ValueError, RuntimeError, OverflowError) as e:
+        raise CheckpointError(f"{path}: not a valid safetensors file ({_first_line(e)})") from None
+    return tensors, meta
+
+
+def _header_metadata(data: bytes) -> dict[str, str]:
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    meta = header.get("__metadata__") or {}
+    return {str(k): str(v) for k, v in meta.items()}
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def load_into(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], path: str | Path, prefix: str = "") -> None:
+    """Copy tensors into `module`'s state after checking names, shapes and dtypes against it."""
+    expected = module.state_dict()
+    got = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    if missing or extra:
+        what = f"missing {prefix}{missing[0]}" if missing else f"unexpected {prefix}{extra[0]}"
+        raise CheckpointError(f"{path}: tensors do not match the model ({what}; "
+                              f"{len(missing)} missing, {len(extra)} unexpected)")
+    state = {}
+    for name, ref in expected.items():
+        t = got[name]
+        if tuple(t.shape) != tuple(ref.shape):
+            raise CheckpointError(f"{path}: tensor {prefix}{name} has shape {list(t.shape)}, "
+                                  f"the model needs {list(ref.shape)}")
+        if ref.dtype in _FLOAT_DTYPES and t.dtype not in _FLOAT_DTYPES or \
+                ref.dtype not in _FLOAT_DTYPES and t.dtype != ref.dtype:
+            raise CheckpointError(f"{path}: tensor {prefix}{name} has dtype {t.dtype}, the model needs {ref.dtype}")
+        if ref.dtype in _FLOAT_DTYPES and not torch.isfinite(t).all():
+            raise CheckpointError(f"{path}: tensor {prefix}{name} holds NaN or infinite values")
+        state[name] = t.to(ref.dtype)
+    module.load_state_dict(state)
+
+
+def save_generator(path: str | Path, G: Generator, iteration: int, dtype: torch.dtype = torch.float32) -> None:
+    """Generator weights plus the config that rebuilds it, so the file stands alone."""
+    tensors = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in G.state_dict().items()}
+    meta = {"format": GENERATOR_FORMAT, "config": json.dumps(G.cfg.to_dict()), "iteration": str(int(iteration))}
+    save_tensors(path, tensors, meta)
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, dict[str, str]]:
+    """Rebuild a generator from a weights file alone; returns it in eval mode with the file's metadata."""
+    tensors, meta = read_tensors(path)
+    if meta.get("format") != GENERATOR_FORMAT:
+        raise CheckpointError(f"{path}: not an EmoGAN generator file (format {meta.get('format')!r})")
+    try:
+        cfg = GANConfig.from_dict(json.loads(meta["config"]))
+        G = Generator(cfg)
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: its model config cannot be rebuilt ({_first_line(e)})") from None
+    load_into(G, tensors, path)
+    return G.to(device).eval(), meta

@@ -1,0 +1,1 @@
+"""One module per `python -m emogan` command; each exposes register(subparsers)."""

@@ -1,0 +1,52 @@
+"""`emogan sample`: render a grid of a run's faces at one iteration to a PNG file."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+from ..cli import positive_int
+from ..errors import RunError
+from ..images import make_grid
+from ..io import atomic_write_bytes
+from ..runs import nearest, open_run
+from ..sampling import generate, random_latents
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sample", help="draw faces from a run's generator at an iteration",
+                       description="Draw N faces from RUN's generator at --iteration: the run's fixed latents by "
+                                   "default (the same faces the training grids show), or fresh ones with --seed.")
+    p.add_argument("run", metavar="RUN", help="run name under --root, or a run folder inside it")
+    p.add_argument("--root", default="checkpoints", help="runs root (default: checkpoints)")
+    p.add_argument("--iteration", type=positive_int, required=True)
+    p.add_argument("--n", type=positive_int, default=16, help="faces to draw (default 16)")
+    p.add_argument("--seed", type=int, default=None, help="draw fresh latents from this seed")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise RunError(f"{out}: the output must be a .png file")
+    run_ = open_run(args.root, args.run)
+    its = run_.weight_iterations()
+    if args.iteration not in its:
+        near = nearest(its, args.iteration)
+        hint = f"; the nearest is {near}" if near is not None else "; it has none"
+        raise RunError(f"{run_.path}: no generator weights at iteration {args.iteration}{hint}")
+    G = run_.load_generator(args.iteration)
+    if args.seed is None:
+        z = run_.fixed_latents()
+        if args.n > len(z):
+            raise RunError(f"{run_.path}: only {len(z)} fixed latents; pass --seed to draw {args.n} fresh ones")
+        z = z[:args.n]
+    else:
+        z = random_latents(args.n, G.cfg.z_dim, args.seed)
+    buf = io.BytesIO()
+    make_grid(generate(G, z), pad=2).save(buf, format="PNG")
+    atomic_write_bytes(out, buf.getvalue())
+    print(f"wrote {out} ({args.n} faces from {run_.name} at iteration {args.iteration})")
+    return 0

@@ -1,0 +1,89 @@
+"""`emogan train`: train one model, or all of the original six, on FER2013."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..cli import positive_int
+from ..data import load_faces
+from ..device import DEVICE_CHOICES, resolve_device
+from ..emotions import EMOTIONS
+from ..errors import DataError
+from ..models import ORIGINAL_SIX, model_names
+from ..paths import check_name
+from ..training import Progress, preflight, train
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a GAN into a run folder",
+                       description="Train one model (or `--model all`: M1..M6 in turn) on FER2013. Each run writes "
+                                   "its losses every iteration and a snapshot (sample grid + generator weights) "
+                                   "every --snapshot-every iterations into OUT/NAME.")
+    p.add_argument("--model", default="M1", choices=model_names() + ["all"], help="model id, or all (M1..M6)")
+    p.add_argument("--emotion", default="all", choices=("all",) + EMOTIONS, help="train on one emotion only")
+    p.add_argument("--data", default=os.environ.get("EMOGAN_DATA"),
+                   help="FER2013 root, emotion folder tree or fer2013.csv (default: $EMOGAN_DATA)")
+    p.add_argument("--split", default="train", help="split of --data to train on (default: train)")
+    p.add_argument("--iters", type=positive_int, default=5000)
+    p.add_argument("--batch", type=positive_int, default=64)
+    p.add_argument("--snapshot-every", type=positive_int, default=50)
+    p.add_argument("--weights-every", type=positive_int, default=None,
+                   help="keep generator weights every N iterations (default: at every snapshot)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="checkpoints", help="runs root (default: checkpoints)")
+    p.add_argument("--name", default=None, help="run folder name (default: MODEL-EMOTION-sSEED)")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT/NAME from its last snapshot")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.data:
+        raise DataError("no dataset given: pass --data PATH or set EMOGAN_DATA")
+    models = list(ORIGINAL_SIX) if args.model == "all" else [args.model]
+    if args.name is not None:
+        check_name(args.name)
+        if len(models) > 1:
+            raise DataError("--name names one run; with --model all the runs are named MODEL-EMOTION-sSEED")
+    device = resolve_device(args.device)
+    for model in models:
+        preflight(Path(args.out) / (args.name or f"{model}-{args.emotion}-s{args.seed}"), args.resume)
+    faces = load_faces(args.data, split=args.split, emotion=args.emotion)
+    print(f"data: {len(faces)} faces from {faces.source} ({args.split}, {args.emotion})"
+          + (f", {faces.n_converted} converted to 48x48 grayscale" if faces.n_converted else ""), file=sys.stderr)
+    status = 0
+    for model in models:
+        name = args.name or f"{model}-{args.emotion}-s{args.seed}"
+        result = train(faces, Path(args.out) / name, model=model, emotion=args.emotion, iters=args.iters,
+                       batch=args.batch, snapshot_every=args.snapshot_every, weights_every=args.weights_every,
+                       seed=args.seed, device=device, resume=args.resume, command=sys.argv,
+                       progress_fn=None if args.no_progress else _progress_bar(model))
+        print(f"{name}: {result.state} at iteration {result.iteration}"
+              + (f" ({result.message})" if result.message else ""), file=sys.stderr)
+        if result.state == "interrupted":
+            return 130
+        if result.state == "diverged":
+            status = 1
+    return status
+
+
+def _progress_bar(model: str):
+    """A tqdm bar fed by the trainer's progress hook: it/s and the latest losses."""
+    from tqdm import tqdm
+
+    bar: dict[str, tqdm] = {}
+
+    def update(p: Progress) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=p.iters, initial=p.iteration, desc=model, unit="it", dynamic_ncols=True, file=sys.stderr)
+        b = bar["bar"]
+        b.update(p.iteration - b.n)
+        b.set_postfix(loss_D=f"{p.row['loss_D']:.3f}", loss_G=f"{p.row['loss_G']:.3f}", refresh=False)
+        if p.iteration >= p.iters:
+            b.close()
+
+    return update

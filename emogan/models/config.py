@@ -1,0 +1,58 @@
+"""GANConfig: every choice that defines a model variant, so a checkpoint can rebuild its model alone."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    name: str                                  # registry key: M1..M7; also the run tag and the app label
+    summary: str = ""                          # what differs from its neighbour on the ladder (README table)
+    expect: str = ""                           # what to expect when it trains (README table)
+    z_dim: int = 100                           # the original project's latent size
+    # Generator: Dense -> (g_base, 6, 6), then three x2 upsampling stages to 48x48, then a 3x3 conv to 1 channel.
+    # 6x6 rather than the usual 12x12 start keeps the Dense layer (the bulk of G's weights) small, so the shipped
+    # demo fits its size budget with weights at seven iterations for every model.
+    g_base: int = 64
+    g_channels: tuple[int, ...] = (128, 64, 32)  # (N, 128, 12, 12) -> (N, 64, 24, 24) -> (N, 32, 48, 48)
+    g_upsample: str = "upsample"              # "upsample": UpSampling2D + 3x3 conv; "transpose": 3x3 Conv2DTranspose
+    g_batchnorm: bool = False
+    # Discriminator: strided 3x3 convs (48 -> 24 -> 12), LeakyReLU, Dropout, Flatten, Dense -> one logit.
+    d_channels: tuple[int, ...] = (64, 128)
+    d_dropout: float = 0.3
+    d_batchnorm: bool = False
+    d_spectral_norm: bool = False
+    leak: float = 0.2                         # LeakyReLU slope, as in DCGAN
+    # Training recipe
+    loss: str = "bce"                         # "bce" (the original's binary cross-entropy) or "hinge"
+    lr_g: float = 2e-4                        # Adam lr 2e-4, beta1 0.5: the original's (and DCGAN's) settings
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    ema_decay: float = 0.0                    # > 0 keeps a moving average of G's weights for sampling
+    diffaugment: bool = False                 # differentiable translation + cutout on D's inputs (Zhao et al. 2020)
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["g_channels"] = list(self.g_channels)
+        d["d_channels"] = list(self.d_channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "GANConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
+        kw = dict(d)
+        for key in ("g_channels", "d_channels"):
+            if key in kw:
+                kw[key] = tuple(int(c) for c in kw[key])
+        return cls(**kw)
+
+    def replace(self, **changes: Any) -> "GANConfig":
+        return dataclasses.replace(self, **changes)

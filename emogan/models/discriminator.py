@@ -1,0 +1,33 @@
+"""The discriminator: face (N, 1, 48, 48) -> one real/fake logit per face (N,)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .config import GANConfig
+
+
+class Discriminator(nn.Module):
+    def __init__(self, cfg: GANConfig):
+        super().__init__()
+        self.cfg = cfg
+        sn = spectral_norm if cfg.d_spectral_norm else (lambda m: m)
+        layers: list[nn.Module] = []
+        cin, side = 1, 48
+        for i, cout in enumerate(cfg.d_channels):            # each stage halves the side: 48 -> 24 -> 12
+            layers.append(sn(nn.Conv2d(cin, cout, 3, stride=2, padding=1)))
+            # DCGAN leaves the first layer without BatchNorm: normalising raw pixels only hurts.
+            if cfg.d_batchnorm and i > 0:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.LeakyReLU(cfg.leak))
+            if cfg.d_dropout > 0:
+                layers.append(nn.Dropout(cfg.d_dropout))
+            cin, side = cout, side // 2
+        self.features = nn.Sequential(*layers)
+        self.fc = sn(nn.Linear(cin * side * side, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)                                 # (N, d_channels[-1], 12, 12)
+        return self.fc(h.flatten(1)).squeeze(1)              # (N,)

@@ -1,0 +1,47 @@
+"""The generator: latent z (N, z_dim) -> face (N, 1, 48, 48) in [-1, 1]."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import GANConfig
+
+
+def _up_block(cin: int, cout: int, cfg: GANConfig) -> list[nn.Module]:
+    if cfg.g_upsample == "upsample":
+        layers: list[nn.Module] = [nn.Upsample(scale_factor=2, mode="nearest"),
+                                   nn.Conv2d(cin, cout, 3, padding=1, bias=not cfg.g_batchnorm)]
+    elif cfg.g_upsample == "transpose":
+        # Keras Conv2DTranspose(k=3, strides=2, padding="same") doubles the size exactly; output_padding=1 does that here.
+        layers = [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1, bias=not cfg.g_batchnorm)]
+    else:
+        raise ValueError(f"unknown g_upsample {cfg.g_upsample!r}: expected 'upsample' or 'transpose'")
+    if cfg.g_batchnorm:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(cfg.leak))
+    return layers
+
+
+class Generator(nn.Module):
+    def __init__(self, cfg: GANConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.fc = nn.Linear(cfg.z_dim, cfg.g_base * 6 * 6, bias=not cfg.g_batchnorm)
+        head: list[nn.Module] = [nn.BatchNorm1d(cfg.g_base * 6 * 6)] if cfg.g_batchnorm else []
+        self.fc_act = nn.Sequential(*head, nn.LeakyReLU(cfg.leak))
+        blocks: list[nn.Module] = []
+        cin = cfg.g_base
+        for cout in cfg.g_channels:          # each stage doubles the side: 6 -> 12 -> 24 -> 48
+            blocks += _up_block(cin, cout, cfg)
+            cin = cout
+        if 6 * 2 ** len(cfg.g_channels) != 48:
+            raise ValueError(f"g_channels must have 3 stages to reach 48x48, got {list(cfg.g_channels)}")
+        self.blocks = nn.Sequential(*blocks)
+        self.to_img = nn.Conv2d(cin, 1, 3, padding=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.fc_act(self.fc(z))                          # (N, g_base * 36)
+        x = x.view(z.shape[0], self.cfg.g_base, 6, 6)        # (N, g_base, 6, 6)
+        x = self.blocks(x)                                   # (N, g_channels[-1], 48, 48)
+        return torch.tanh(self.to_img(x))                    # (N, 1, 48, 48)

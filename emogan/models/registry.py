@@ -1,0 +1,57 @@
+"""The model registry: M1..M6 reproduce the original project's ladder, M7 is the one that should not collapse."""
+
+from __future__ import annotations
+
+from .config import GANConfig
+
+REGISTRY: dict[str, GANConfig] = {}
+
+
+def register(cfg: GANConfig) -> GANConfig:
+    if cfg.name in REGISTRY:
+        raise ValueError(f"model {cfg.name!r} is registered twice")
+    REGISTRY[cfg.name] = cfg
+    return cfg
+
+
+# The ladder: each model changes one thing in its neighbour, so a difference in the curves has one cause.
+M1 = register(GANConfig(
+    name="M1",
+    summary="baseline: UpSampling2D+Conv G without BatchNorm; small D (64, 128) with Dropout 0.3",
+    expect="balanced losses near log 2 (G ~0.8, D ~0.7); blurry, averaged faces",
+))
+M2 = register(M1.replace(
+    name="M2", g_batchnorm=True,
+    summary="M1 + BatchNorm in G",
+    expect="sharper faces sooner; G loss rises above D's as D learns faster",
+))
+M3 = register(M2.replace(
+    name="M3", g_upsample="transpose",
+    summary="M2 with Conv2DTranspose instead of UpSampling2D+Conv in G",
+    expect="similar losses to M2; checkerboard artefacts possible early on",
+))
+M4 = register(M3.replace(
+    name="M4", d_channels=(128, 256),
+    summary="M3 with a D of twice the width (128, 256)",
+    expect="D overpowers G: D loss falls, G loss climbs towards 2; early mode collapse",
+))
+M5 = register(M4.replace(
+    name="M5", d_dropout=0.0,
+    summary="M4 without Dropout in D",
+    expect="D wins outright (G loss ~4, D ~0.3): G gets little gradient and collapses to a few faces",
+))
+M6 = register(M3.replace(
+    name="M6", d_batchnorm=True,
+    summary="M3 + BatchNorm in D (the full DCGAN recipe)",
+    expect="balanced losses like M3 (G ~1.2, D ~0.7); oscillates more between modes",
+))
+# M7 changes many things at once on purpose: it is the fix, not a rung of the ladder.
+M7 = register(M3.replace(
+    name="M7", d_dropout=0.0, d_spectral_norm=True, loss="hinge", lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9,
+    ema_decay=0.999, diffaugment=True,
+    summary="M3's G with spectral-norm D, hinge loss, two-time-scale Adam (G 1e-4, D 4e-4), "
+            "DiffAugment and an EMA of G's weights for sampling",
+    expect="steady losses, no collapse: diversity and coverage keep rising through training",
+))
+
+ORIGINAL_SIX = ("M1", "M2", "M3", "M4", "M5", "M6")

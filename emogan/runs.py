@@ -1,0 +1,253 @@
+"""The run store: one self-describing folder per training run, written atomically, read by everyone."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from . import checkpoint
+from .errors import RunError
+from .images import split_grid
+from .io import OutputError, atomic_write_bytes, atomic_write_json
+from .paths import resolve_run_path
+
+RUN_FORMAT = "emogan.run/1"
+CONFIG = "config.json"
+INDEX = "index.json"
+LOSSES = "losses.csv"
+LATENTS = "latents.safetensors"
+STATE = "state.safetensors"
+LOSS_COLUMNS = ("iteration", "loss_D", "loss_G", "D_x", "D_G_z", "seconds")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise RunError(f"{path}: cannot read ({e})") from None
+    except json.JSONDecodeError as e:
+        raise RunError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+
+
+def format_loss_row(row: dict[str, float]) -> str:
+    return ",".join([str(int(row["iteration"]))] + [repr(float(row[c])) for c in LOSS_COLUMNS[1:]]) + "\n"
+
+
+# ---------------------------------------------------------------- writing (used by training)
+
+class RunWriter:
+    """Writes one run folder. Every file but the append-only loss log is replaced atomically."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def create(self, config: dict[str, Any], latents: torch.Tensor) -> None:
+        atomic_write_json(self.path / CONFIG, config)
+        checkpoint.save_tensors(self.path / LATENTS, {"z": latents})
+        self.write_index([], {"state": "running", "iteration": 0, "message": ""})
+        atomic_write_bytes(self.path / LOSSES, (",".join(LOSS_COLUMNS) + "\n").encode())
+
+    def append_losses(self, rows: Iterable[dict[str, float]]) -> None:
+        """Appended, not replaced: a kill can tear the last line, which readers skip and resume rewrites."""
+        text = "".join(format_loss_row(r) for r in rows)
+        if not text:
+            return
+        try:
+            with open(self.path / LOSSES, "a", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise OutputError(f"cannot write {self.path / LOSSES}: {e.strerror or e}") from None
+
+    def truncate_losses(self, last_iteration: int) -> None:
+        """Keep rows up to `last_iteration` (the resumed snapshot): later ones are recomputed identically."""
+        lines = _complete_lines(self.path / LOSSES)
+        header, rows = lines[0], lines[1:]
+        kept = [ln for ln in rows if int(ln.split(",", 1)[0]) <= last_iteration]
+        atomic_write_bytes(self.path / LOSSES, ("".join([header] + kept)).encode())
+
+    def write_snapshot_files(self, iteration: int, grid: Image.Image, G: torch.nn.Module | None,
+                             weights_dtype: torch.dtype = torch.float32) -> dict[str, Any]:
+        entry: dict[str, Any] = {"iteration": int(iteration), "grid": f"samples/{iteration:06d}.png", "weights": None}
+        buf = io.BytesIO()
+        grid.save(buf, format="PNG", optimize=True)
+        atomic_write_bytes(self.path / entry["grid"], buf.getvalue())
+        if G is not None:
+            entry["weights"] = f"weights/G_{iteration:06d}.safetensors"
+            checkpoint.save_generator(self.path / entry["weights"], G, iteration, weights_dtype)
+        return entry
+
+    def write_index(self, snapshots: list[dict[str, Any]], status: dict[str, Any]) -> None:
+        atomic_write_json(self.path / INDEX, {"format": RUN_FORMAT, "snapshots": snapshots, "status": status})
+
+
+def _complete_lines(path: Path) -> list[str]:
+    """The loss log's lines, without a torn (unterminated) last line."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]
+    return lines
+
+
+# ---------------------------------------------------------------- reading (used by the CLI, metrics and the app)
+
+@dataclass(frozen=True)
+class RunEntry:
+    """A folder found under a runs root: a usable run, or a one-line reason why not."""
+    name: str
+    path: Path
+    model: str = ""
+    emotion: str = ""
+    error: str | None = None
+
+
+class Run:
+    """A read-only view of one run folder."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise RunError(f"{self.path}: no such run folder")
+        self.config: dict[str, Any] = _read_json(self.path / CONFIG)
+        if not isinstance(self.config, dict) or self.config.get("format") != RUN_FORMAT:
+            raise RunError(f"{self.path / CONFIG}: not an EmoGAN run config (format "
+                           f"{self.config.get('format') if isinstance(self.config, dict) else None!r})")
+        for key in ("model", "model_config", "emotion"):
+            if key not in self.config:
+                raise RunError(f"{self.path / CONFIG}: missing the {key!r} field")
+
+    name = property(lambda self: self.path.name)
+    model = property(lambda self: str(self.config["model"]))
+    emotion = property(lambda self: str(self.config["emotion"]))
+
+    def _index(self) -> dict[str, Any]:
+        index = _read_json(self.path / INDEX)
+        if not isinstance(index, dict) or not isinstance(index.get("snapshots"), list):
+            raise RunError(f"{self.path / INDEX}: has no snapshot list")
+        return index
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return sorted(self._index()["snapshots"], key=lambda s: s["iteration"])
+
+    def snapshot_iterations(self) -> list[int]:
+        return [int(s["iteration"]) for s in self.snapshots()]
+
+    def weight_iterations(self) -> list[int]:
+        return [int(s["iteration"]) for s in self.snapshots() if s.get("weights")]
+
+    def status(self) -> dict[str, Any]:
+        return dict(self._index().get("status") or {})
+
+    def _entry(self, iteration: int) -> dict[str, Any]:
+        for s in self.snapshots():
+            if s["iteration"] == iteration:
+                return s
+        raise RunError(f"{self.path}: no snapshot at iteration {iteration} "
+                       f"(snapshots: {_describe(self.snapshot_iterations())})")
+
+    def _file(self, rel: str) -> Path:
+        # Index entries come from the folder itself, which may have been sent by someone else: keep them inside.
+        return resolve_run_path(self.path, rel)
+
+    def losses(self) -> pd.DataFrame:
+        path = self.path / LOSSES
+        try:
+            lines = _complete_lines(path)
+        except FileNotFoundError:
+            raise RunError(f"{path}: missing") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise RunError(f"{path}: cannot read ({e})") from None
+        if not lines or tuple(lines[0].strip().split(",")) != LOSS_COLUMNS:
+            raise RunError(f"{path}: header must be {','.join(LOSS_COLUMNS)}")
+        rows = []
+        for lineno, line in enumerate(lines[1:], start=2):
+            parts = line.strip().split(",")
+            try:
+                if len(parts) != len(LOSS_COLUMNS):
+                    raise ValueError(f"{len(parts)} fields, expected {len(LOSS_COLUMNS)}")
+                rows.append([int(parts[0])] + [float(p) for p in parts[1:]])
+            except ValueError as e:
+                raise RunError(f"{path}:{lineno}: malformed loss row ({e})") from None
+        df = pd.DataFrame(rows, columns=list(LOSS_COLUMNS))
+        df["iteration"] = df["iteration"].astype("int64")
+        # A killed-then-resumed run is rewritten, but a reader may catch one mid-resume: last row wins.
+        return df.drop_duplicates("iteration", keep="last").reset_index(drop=True)
+
+    def fixed_latents(self) -> torch.Tensor:
+        tensors, _ = checkpoint.read_tensors(self.path / LATENTS)
+        z = tensors.get("z")
+        if z is None or z.dim() != 2:
+            raise RunError(f"{self.path / LATENTS}: holds no (n, z_dim) tensor 'z'")
+        return z.float()
+
+    def grid(self, iteration: int) -> np.ndarray:
+        path = self._file(self._entry(iteration)["grid"])
+        n = int(self.config.get("n_fixed", 64))
+        try:
+            with Image.open(path) as im:
+                im.load()
+                arr = np.asarray(im.convert("L"))
+        except FileNotFoundError:
+            raise RunError(f"{path}: sample grid missing") from None
+        except (UnidentifiedImageError, OSError, SyntaxError) as e:
+            raise RunError(f"{path}: damaged sample grid ({e})") from None
+        if arr.shape[0] % 48 or arr.shape[1] % 48 or (arr.shape[0] // 48) * (arr.shape[1] // 48) < n:
+            raise RunError(f"{path}: grid of {arr.shape[1]}x{arr.shape[0]} px cannot hold {n} 48x48 faces")
+        return split_grid(arr, n)
+
+    def load_generator(self, iteration: int, device: str | torch.device = "cpu") -> torch.nn.Module:
+        rel = self._entry(iteration).get("weights")
+        if not rel:
+            raise RunError(f"{self.path}: no generator weights at iteration {iteration} "
+                           f"(weights at: {_describe(self.weight_iterations())})")
+        G, _ = checkpoint.load_generator(self._file(rel), device)
+        return G
+
+
+def _describe(its: list[int]) -> str:
+    if not its:
+        return "none"
+    return ", ".join(map(str, its)) if len(its) <= 8 else f"{its[0]}..{its[-1]} ({len(its)} in all)"
+
+
+def nearest(iterations: list[int], target: int) -> int | None:
+    """The listed iteration closest to `target` (ties go to the earlier one)."""
+    return min(iterations, key=lambda it: (abs(it - target), it)) if iterations else None
+
+
+def open_run(root: str | Path, run: str) -> Run:
+    """A run by name under `root` or by a path inside it."""
+    return Run(resolve_run_path(root, run))
+
+
+def scan_runs(root: str | Path) -> list[RunEntry]:
+    """Every folder under `root` that looks like a run (it has a config.json), damaged ones with their reason."""
+    root = Path(root)
+    if not root.is_dir():
+        raise RunError(f"{root}: runs folder not found")
+    entries = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not (d / CONFIG).exists():
+            continue
+        try:
+            resolve_run_path(root, d.name)
+            run = Run(d)
+            run._index()
+            entries.append(RunEntry(d.name, d, run.model, run.emotion))
+        except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
+            entries.append(RunEntry(d.name, d, error=str(e).splitlines()[0] if str(e) else type(e).__name__))
+    return entries
+

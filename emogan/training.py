@@ -1,0 +1,330 @@
+"""Training one GAN into a run folder: a function with explicit arguments and progress/abort hooks."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from . import __version__, checkpoint
+from .augment import diff_augment
+from .data import FaceSet
+from .device import resolve_device
+from .errors import RunError
+from .images import make_grid, to_model_input
+from .io import OutputError, atomic_write_json
+from .losses import get_losses
+from .models import GANConfig, build_discriminator, build_generator, get_config
+from .runs import CONFIG, RUN_FORMAT, STATE, Run, RunWriter
+from .sampling import generate, random_latents
+
+# The iterations the original project showed on its slides; snapshots (with weights) are always taken there.
+ORIGINAL_ITERATIONS = (950, 1900, 2950, 4110, 4700, 4850)
+FLUSH_EVERY = 10  # iterations between loss-log appends: the host reads losses in blocks, not every step
+
+
+@dataclass(frozen=True)
+class Progress:
+    iteration: int
+    iters: int
+    row: dict[str, float]         # the latest logged losses
+    snapshot: bool                # whether a snapshot was just written
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    path: Path
+    iteration: int
+    state: str                    # "done", "interrupted" or "diverged"
+    message: str
+
+
+class _StopFlag:
+    """Ctrl-C / SIGTERM set a flag checked between iterations, so a stop never splits a D and G update."""
+
+    def __init__(self) -> None:
+        self.set = False
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.set:                                   # a second Ctrl-C means "now"
+            raise KeyboardInterrupt
+        self.set = True
+
+    def __enter__(self) -> "_StopFlag":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+@dataclass
+class _State:
+    G: torch.nn.Module
+    D: torch.nn.Module
+    G_ema: torch.nn.Module | None
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    gen: torch.Generator          # draws batch indices and z: the run's data order
+    iteration: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def sampler(self) -> torch.nn.Module:
+        return self.G_ema if self.G_ema is not None else self.G
+
+
+def _build_state(cfg: GANConfig, seed: int, device: torch.device) -> _State:
+    torch.manual_seed(seed)
+    G, D = build_generator(cfg).to(device), build_discriminator(cfg).to(device)
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.ema_decay > 0 else None
+    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+    gen = torch.Generator(device=device).manual_seed(seed)
+    return _State(G, D, G_ema, opt_G, opt_D, gen)
+
+
+# ---------------------------------------------------------------- resume state: one safetensors file, JSON in its metadata
+
+def _save_state(path: Path, s: _State, device: torch.device) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    meta: dict[str, str] = {"iteration": str(s.iteration), "elapsed": repr(s.elapsed)}
+    for name in ("G", "D", "G_ema"):
+        m = getattr(s, name)
+        if m is not None:
+            tensors.update({f"{name}.{k}": v for k, v in m.state_dict().items()})
+    for name in ("opt_G", "opt_D"):
+        sd = getattr(s, name).state_dict()
+        for idx, st in sd["state"].items():
+            for k, v in st.items():
+                tensors[f"{name}.{idx}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+        meta[f"{name}.param_groups"] = json.dumps(sd["param_groups"])
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if device.type == "cuda":
+        tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
+    tensors["rng.gen"] = s.gen.get_state()
+    checkpoint.save_tensors(path, tensors, meta)
+
+
+def _load_state(path: Path, s: _State, device: torch.device) -> None:
+    tensors, meta = checkpoint.read_tensors(path)
+    try:
+        for name in ("G", "D", "G_ema"):
+            m = getattr(s, name)
+            if m is not None:
+                checkpoint.load_into(m, tensors, path, prefix=f"{name}.")
+        for name in ("opt_G", "opt_D"):
+            opt = getattr(s, name)
+            state: dict[int, dict[str, torch.Tensor]] = {}
+            for key, v in tensors.items():
+                if key.startswith(name + "."):
+                    _, idx, k = key.split(".", 2)
+                    state.setdefault(int(idx), {})[k] = v
+            opt.load_state_dict({"state": state, "param_groups": json.loads(meta[f"{name}.param_groups"])})
+        torch.set_rng_state(tensors["rng.cpu"])
+        if device.type == "cuda" and "rng.cuda" in tensors:
+            torch.cuda.set_rng_state(tensors["rng.cuda"], device)
+        s.gen.set_state(tensors["rng.gen"])
+        s.iteration, s.elapsed = int(meta["iteration"]), float(meta["elapsed"])
+    except (KeyError, ValueError, RuntimeError) as e:
+        raise RunError(f"{path}: resume state is incomplete or damaged ({str(e).splitlines()[0] if str(e) else e!r})") from None
+
+
+# ---------------------------------------------------------------- one step
+
+def _step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tuple) -> torch.Tensor:
+    """One D update then one G update; returns (4,) [loss_D, loss_G, D(x), D(G(z))] without a host sync."""
+    d_loss_fn, g_loss_fn = losses
+    device = data.device
+    idx = torch.randint(data.shape[0], (batch,), generator=s.gen, device=device)
+    real = to_model_input(data[idx], device)                          # (B, 1, 48, 48)
+    z = torch.randn(batch, cfg.z_dim, generator=s.gen, device=device)
+    aug = diff_augment if cfg.diffaugment else (lambda x: x)
+    fake = s.G(z)                                                     # (B, 1, 48, 48)
+
+    s.D.requires_grad_(True)
+    real_logits, fake_logits = s.D(aug(real)), s.D(aug(fake.detach()))
+    loss_D = d_loss_fn(real_logits, fake_logits)
+    s.opt_D.zero_grad(set_to_none=True)
+    loss_D.backward()
+    s.opt_D.step()
+
+    s.D.requires_grad_(False)                                         # G's step needs no gradient for D's weights
+    loss_G = g_loss_fn(s.D(aug(fake)))
+    s.opt_G.zero_grad(set_to_none=True)
+    loss_G.backward()
+    s.opt_G.step()
+
+    if s.G_ema is not None:
+        with torch.no_grad():
+            for pe, p in zip(s.G_ema.parameters(), s.G.parameters()):
+                pe.lerp_(p, 1.0 - cfg.ema_decay)
+            for be, b in zip(s.G_ema.buffers(), s.G.buffers()):
+                be.copy_(b)
+    with torch.no_grad():
+        return torch.stack([loss_D.detach(), loss_G.detach(),
+                            torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean()])
+
+
+# ---------------------------------------------------------------- the loop
+
+def run_config(cfg: GANConfig, faces: FaceSet, *, name: str, emotion: str, iters: int, batch: int, snapshot_every: int,
+               seed: int, latent_seed: int, n_fixed: int, device: torch.device, command: list[str] | None) -> dict[str, Any]:
+    return {
+        "format": RUN_FORMAT, "name": name, "model": cfg.name, "model_config": cfg.to_dict(), "emotion": emotion,
+        "data": {"source": faces.source, "split": faces.split, "content_hash": faces.content_hash,
+                 "n_images": len(faces), "n_converted": faces.n_converted},
+        "seed": seed, "latent_seed": latent_seed, "iters": iters, "batch": batch, "snapshot_every": snapshot_every,
+        "n_fixed": n_fixed,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "versions": {"emogan": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command if command is not None else sys.argv,
+    }
+
+
+def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1", emotion: str = "all",
+          iters: int = 5000, batch: int = 64, snapshot_every: int = 50,
+          snapshot_at: tuple[int, ...] = ORIGINAL_ITERATIONS, weights_every: int | None = None,
+          seed: int = 0, latent_seed: int = 0, n_fixed: int = 64, device: str | torch.device = "auto",
+          resume: bool = False, command: list[str] | None = None,
+          progress_fn: Callable[[Progress], None] | None = None,
+          abort_fn: Callable[[], bool] | None = None) -> TrainResult:
+    """Train one model on `faces` into `run_dir`, or continue it with resume=True.
+
+    Snapshots (sample grid of the run's fixed latents + G weights) are written every `snapshot_every` iterations,
+    at `snapshot_at`, at the end and when stopped; `weights_every` thins the weights (default: every snapshot).
+    On the CPU a resumed run reproduces an uninterrupted one exactly: all RNG and optimizer state is restored.
+    """
+    cfg = get_config(model) if isinstance(model, str) else model
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    if iters < 1 or batch < 1 or snapshot_every < 1 or n_fixed < 1:
+        raise RunError(f"{run_dir}: iters, batch, snapshot-every and n-fixed must be positive")
+    if len(faces) == 0:
+        raise RunError(f"{faces.source}: no training images")
+    run_dir = Path(run_dir)
+    preflight(run_dir, resume)
+    writer = RunWriter(run_dir)
+    weights_every = weights_every or snapshot_every
+    s = _build_state(cfg, seed, dev)
+    snapshots: list[dict[str, Any]] = []
+
+    if resume and (run_dir / CONFIG).exists():
+        run = Run(run_dir)
+        _check_resumable(run, cfg, faces, seed, batch)
+        latents = run.fixed_latents()
+        n_fixed = latents.shape[0]
+        if (run_dir / STATE).exists():
+            _load_state(run_dir / STATE, s, dev)
+        snapshots = [e for e in run.snapshots() if e["iteration"] <= s.iteration]
+        writer.truncate_losses(s.iteration)
+        if run.config.get("iters") != iters:
+            config = dict(run.config, iters=iters)
+            atomic_write_json(run_dir / CONFIG, config)
+    else:
+        latents = random_latents(n_fixed, cfg.z_dim, latent_seed)
+        writer.create(run_config(cfg, faces, name=run_dir.name, emotion=emotion, iters=iters, batch=batch,
+                                 snapshot_every=snapshot_every, seed=seed, latent_seed=latent_seed, n_fixed=n_fixed,
+                                 device=dev, command=command), latents)
+
+    data = torch.from_numpy(np.ascontiguousarray(faces.images)).to(dev)   # resident uint8 (N, 48, 48)
+    losses = get_losses(cfg.loss)
+    s.G.train(), s.D.train()
+    pending: list[tuple[int, torch.Tensor]] = []
+    last_row: dict[str, float] = {}
+    t0 = time.perf_counter() - s.elapsed
+    state, message = "done", ""
+
+    def flush() -> bool:
+        """Append pending rows; False when a loss went NaN/inf (the run diverged)."""
+        nonlocal last_row, state, message
+        if not pending:
+            return True
+        vals = torch.stack([v for _, v in pending]).tolist()          # one host sync per block
+        rows = [{"iteration": it, "loss_D": v[0], "loss_G": v[1], "D_x": v[2], "D_G_z": v[3], "seconds": sec}
+                for (it, _), v, sec in zip(pending, vals, pending_secs)]
+        writer.append_losses(rows)
+        pending.clear(), pending_secs.clear()
+        last_row = rows[-1]
+        for r in rows:
+            if not all(np.isfinite([r["loss_D"], r["loss_G"]])):
+                state, message = "diverged", f"losses became NaN/inf at iteration {r['iteration']}"
+                return False
+        return True
+
+    def snapshot(it: int) -> None:
+        keep = it % weights_every == 0 or it in snapshot_at or it == iters or state != "done"
+        grid = make_grid(generate(s.sampler, latents), ncols=8)
+        snapshots.append(writer.write_snapshot_files(it, grid, s.sampler if keep else None))
+        snapshots.sort(key=lambda e: e["iteration"])
+        writer.write_index(snapshots, {"state": "running", "iteration": it, "message": ""})
+        s.elapsed = time.perf_counter() - t0
+        _save_state(run_dir / STATE, s, dev)              # last: an index may list a snapshot the state has not reached
+
+    pending_secs: list[float] = []
+    with _StopFlag() as stop:
+        while s.iteration < iters:
+            if stop.set or (abort_fn is not None and abort_fn()):
+                state, message = "interrupted", f"stopped at iteration {s.iteration}; continue with --resume"
+                break
+            s.iteration += 1
+            pending.append((s.iteration, _step(s, cfg, data, batch, losses)))
+            pending_secs.append(time.perf_counter() - t0)
+            it = s.iteration
+            take = it % snapshot_every == 0 or it in snapshot_at or it == iters
+            if take or len(pending) >= FLUSH_EVERY:
+                if not flush():
+                    break
+                if take:
+                    snapshot(it)
+                if progress_fn is not None:
+                    progress_fn(Progress(it, iters, last_row, take))
+        if state != "diverged":
+            flush()
+        if state == "interrupted" and (not snapshots or snapshots[-1]["iteration"] < s.iteration):
+            snapshot(s.iteration)
+    writer.write_index(snapshots, {"state": state, "iteration": s.iteration, "message": message})
+    return TrainResult(run_dir, s.iteration, state, message)
+
+
+def preflight(run_dir: Path, resume: bool) -> None:
+    """Fail at once, before any data is loaded or compute spent: an existing run or an unwritable folder."""
+    if not resume and (run_dir / CONFIG).exists():
+        raise RunError(f"{run_dir}: a run already exists here (use --resume to continue it, or another --name)")
+    probe = run_dir if run_dir.exists() else next((p for p in run_dir.parents if p.exists()), Path("."))
+    if not probe.is_dir():
+        raise OutputError(f"{probe}: not a folder, cannot write the run {run_dir}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"{probe}: not writable, cannot write the run {run_dir}")
+
+
+def _check_resumable(run: Run, cfg: GANConfig, faces: FaceSet, seed: int, batch: int) -> None:
+    c = run.config
+    problems = []
+    if c.get("model") != cfg.name:
+        problems.append(f"model {c.get('model')} != {cfg.name}")
+    if c.get("seed") != seed:
+        problems.append(f"seed {c.get('seed')} != {seed}")
+    if c.get("batch") != batch:
+        problems.append(f"batch {c.get('batch')} != {batch}")
+    if (c.get("data") or {}).get("content_hash") != faces.content_hash:
+        problems.append("the data differs from the data it was trained on")
+    if problems:
+        raise RunError(f"{run.path}: cannot resume with different settings ({'; '.join(problems)})")

@@ -1,0 +1,120 @@
+"""The trainer: a short CPU run writes a complete run; resume reproduces an uninterrupted run exactly."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from emogan.runs import Run
+from emogan.training import Progress, train
+from tiny import fixture_faces, tiny, tiny_run
+
+LOSS_COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]   # "seconds" is wall time, not reproducible
+
+
+def test_twenty_iterations_write_a_loadable_run(tmp_path):
+    path = tiny_run(tmp_path, iters=20, snapshot_every=10)
+    run = Run(path)
+    df = run.losses()
+    assert list(df.iteration) == list(range(1, 21))
+    assert np.isfinite(df[["loss_D", "loss_G", "D_x", "D_G_z"]].to_numpy()).all()
+    assert ((df.D_x >= 0) & (df.D_x <= 1)).all()
+    assert run.snapshot_iterations() == [10, 20] == run.weight_iterations()
+    assert run.status()["state"] == "done"
+    assert run.grid(20).shape == (16, 48, 48)
+    assert run.fixed_latents().shape == (16, 100)
+    G = run.load_generator(20)
+    assert G(run.fixed_latents()[:2]).shape == (2, 1, 48, 48)
+    assert run.config["model"] == "M3" and run.config["data"]["n_images"] == 84
+    assert not list(path.rglob("*.tmp"))
+
+
+def test_snapshot_at_adds_off_grid_iterations_and_weights_every_thins(tmp_path):
+    train(fixture_faces(), tmp_path / "r", model=tiny("M1"), iters=12, batch=4, snapshot_every=4, weights_every=8,
+          snapshot_at=(7,), n_fixed=4, device="cpu")
+    run = Run(tmp_path / "r")
+    assert run.snapshot_iterations() == [4, 7, 8, 12]
+    assert run.weight_iterations() == [7, 8, 12]       # 7 is asked for, 12 is the end
+
+
+def _losses(path):
+    return Run(path).losses()[LOSS_COLS]
+
+
+@pytest.mark.parametrize("model", ["M2", "M7"])  # BatchNorm + dropout; and EMA + DiffAugment + spectral norm
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, model):
+    faces = fixture_faces()
+    kw = dict(model=tiny(model), batch=8, snapshot_every=5, snapshot_at=(), n_fixed=4, device="cpu", seed=3)
+    train(faces, tmp_path / "straight", iters=15, **kw)
+    calls = {"n": 0}
+
+    def abort_after_seven():
+        calls["n"] += 1
+        return calls["n"] > 7
+
+    first = train(faces, tmp_path / "resumed", iters=15, abort_fn=abort_after_seven, **kw)
+    assert first.state == "interrupted" and first.iteration == 7
+    assert Run(tmp_path / "resumed").snapshot_iterations() == [5, 7]
+    second = train(faces, tmp_path / "resumed", iters=15, resume=True, **kw)
+    assert second.state == "done" and second.iteration == 15
+    pd.testing.assert_frame_equal(_losses(tmp_path / "straight"), _losses(tmp_path / "resumed"))
+    a, b = Run(tmp_path / "straight"), Run(tmp_path / "resumed")
+    assert np.array_equal(a.grid(15), b.grid(15))
+
+
+def test_resume_after_losses_ran_past_the_last_snapshot(tmp_path):
+    """A kill leaves loss rows beyond the state's iteration: resume drops and recomputes them, once each."""
+    faces = fixture_faces()
+    kw = dict(model=tiny("M1"), batch=8, snapshot_every=5, snapshot_at=(), n_fixed=4, device="cpu")
+    train(faces, tmp_path / "a", iters=10, **kw)
+    train(faces, tmp_path / "b", iters=5, **kw)
+    with open(tmp_path / "b" / "losses.csv", "a") as f:     # what a kill after a log flush leaves behind
+        f.write("6,0.1,0.2,0.3,0.4,1.0\n7,0.1,0.2,0.3,0.4,1.0\n8,0.1,0.")
+    train(faces, tmp_path / "b", iters=10, resume=True, **kw)
+    pd.testing.assert_frame_equal(_losses(tmp_path / "a"), _losses(tmp_path / "b"))
+
+
+def test_progress_hook_and_resume_refuses_other_settings(tmp_path):
+    seen = []
+    tiny_run(tmp_path, iters=20, snapshot_every=10, progress_fn=seen.append)
+    assert seen and all(isinstance(p, Progress) for p in seen)
+    assert seen[-1].iteration == 20 and [p.iteration for p in seen if p.snapshot] == [10, 20]
+    with pytest.raises(Exception, match="cannot resume with different settings .*seed"):
+        train(fixture_faces(), tmp_path / "tiny", model=tiny("M3"), iters=30, batch=8, seed=99, device="cpu",
+              resume=True)
+    with pytest.raises(Exception, match="a run already exists here"):
+        train(fixture_faces(), tmp_path / "tiny", model=tiny("M3"), iters=30, batch=8, device="cpu")
+
+
+def test_a_diverging_run_is_recorded_and_flagged(tmp_path, monkeypatch):
+    import emogan.training as training
+    from emogan.losses import d_bce, g_bce
+
+    calls = {"n": 0}
+
+    def d_loss_going_nan(real, fake):      # what an exploding D looks like from the loop's side
+        calls["n"] += 1
+        return d_bce(real, fake) * (float("nan") if calls["n"] >= 13 else 1.0)
+
+    monkeypatch.setattr(training, "get_losses", lambda name: (d_loss_going_nan, g_bce))
+    res = train(fixture_faces(), tmp_path / "nan", model=tiny("M1"), iters=200, batch=8, snapshot_every=10,
+                n_fixed=4, device="cpu")
+    assert res.state == "diverged" and res.iteration < 200
+    run = Run(tmp_path / "nan")
+    assert run.status()["state"] == "diverged"
+    assert run.status()["message"] == "losses became NaN/inf at iteration 13"
+    df = run.losses()
+    assert np.isfinite(df.loss_D[df.iteration < 13]).all() and np.isnan(df.loss_D[df.iteration == 13]).all()
+    assert run.snapshot_iterations() == [10]           # nothing is snapshotted from NaN weights
+
+
+def test_same_seed_same_losses_different_seed_different(tmp_path):
+    faces = fixture_faces()
+    kw = dict(model=tiny("M1"), iters=5, batch=8, snapshot_every=5, n_fixed=4, device="cpu")
+    train(faces, tmp_path / "a", seed=1, **kw)
+    train(faces, tmp_path / "b", seed=1, **kw)
+    train(faces, tmp_path / "c", seed=2, **kw)
+    pd.testing.assert_frame_equal(_losses(tmp_path / "a"), _losses(tmp_path / "b"))
+    assert not _losses(tmp_path / "a").equals(_losses(tmp_path / "c"))
+    # The fixed latents do not depend on the training seed: every run draws the same faces' z.
+    assert torch.equal(Run(tmp_path / "a").fixed_latents(), Run(tmp_path / "c").fixed_latents())
