@@ -82,11 +82,18 @@ def load_into(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], path
     module.load_state_dict(state)
 
 
+def generator_payload(G: Generator, iteration: int, dtype: torch.dtype = torch.float32
+                      ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """G's tensors copied to the CPU, and the metadata that rebuilds it: what a weights file holds."""
+    tensors = {k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().to("cpu")).clone()
+               for k, v in G.state_dict().items()}
+    meta = {"format": GENERATOR_FORMAT, "config": json.dumps(G.cfg.to_dict()), "iteration": str(int(iteration))}
+    return tensors, meta
+
+
 def save_generator(path: str | Path, G: Generator, iteration: int, dtype: torch.dtype = torch.float32) -> None:
     """Generator weights plus the config that rebuilds it, so the file stands alone."""
-    tensors = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in G.state_dict().items()}
-    meta = {"format": GENERATOR_FORMAT, "config": json.dumps(G.cfg.to_dict()), "iteration": str(int(iteration))}
-    save_tensors(path, tensors, meta)
+    save_tensors(path, *generator_payload(G, iteration, dtype))
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, dict[str, str]]:

@@ -53,10 +53,11 @@ class RunWriter:
         self.path = Path(path)
 
     def create(self, config: dict[str, Any], latents: torch.Tensor) -> None:
-        atomic_write_json(self.path / CONFIG, config)
+        # config.json last: it is what makes a folder a run, so a kill before it leaves no half-made run behind.
         checkpoint.save_tensors(self.path / LATENTS, {"z": latents})
         self.write_index([], {"state": "running", "iteration": 0, "message": ""})
         atomic_write_bytes(self.path / LOSSES, (",".join(LOSS_COLUMNS) + "\n").encode())
+        atomic_write_json(self.path / CONFIG, config)
 
     def append_losses(self, rows: Iterable[dict[str, float]]) -> None:
         """Appended, not replaced: a kill can tear the last line, which readers skip and resume rewrites."""
@@ -78,15 +79,16 @@ class RunWriter:
         kept = [ln for ln in rows if int(ln.split(",", 1)[0]) <= last_iteration]
         atomic_write_bytes(self.path / LOSSES, ("".join([header] + kept)).encode())
 
-    def write_snapshot_files(self, iteration: int, grid: Image.Image, G: torch.nn.Module | None,
-                             weights_dtype: torch.dtype = torch.float32) -> dict[str, Any]:
+    def write_snapshot_files(self, iteration: int, grid: Image.Image,
+                             weights: tuple[dict[str, torch.Tensor], dict[str, str]] | None) -> dict[str, Any]:
+        """The sample grid and (optionally) G's weights from `checkpoint.generator_payload`; returns the index entry."""
         entry: dict[str, Any] = {"iteration": int(iteration), "grid": f"samples/{iteration:06d}.png", "weights": None}
         buf = io.BytesIO()
         grid.save(buf, format="PNG", optimize=True)
         atomic_write_bytes(self.path / entry["grid"], buf.getvalue())
-        if G is not None:
+        if weights is not None:
             entry["weights"] = f"weights/G_{iteration:06d}.safetensors"
-            checkpoint.save_generator(self.path / entry["weights"], G, iteration, weights_dtype)
+            checkpoint.save_tensors(self.path / entry["weights"], *weights)
         return entry
 
     def write_index(self, snapshots: list[dict[str, Any]], status: dict[str, Any]) -> None:

@@ -81,7 +81,7 @@ class _State:
     G_ema: torch.nn.Module | None
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
-    gen: torch.Generator          # draws batch indices and z: the run's data order
+    gen: torch.Generator | None   # draws batch indices and z: the run's data order (None: the default generator)
     iteration: int = 0
     elapsed: float = 0.0
 
@@ -90,19 +90,23 @@ class _State:
         return self.G_ema if self.G_ema is not None else self.G
 
 
-def _build_state(cfg: GANConfig, seed: int, device: torch.device) -> _State:
+def build_state(cfg: GANConfig, seed: int, device: torch.device, own_generator: bool = True,
+                capturable: bool = False) -> _State:
+    """Models, optimizers and RNG of one run, initialised from `seed`."""
     torch.manual_seed(seed)
     G, D = build_generator(cfg).to(device), build_discriminator(cfg).to(device)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.ema_decay > 0 else None
-    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
-    gen = torch.Generator(device=device).manual_seed(seed)
+    kw = {"capturable": True} if capturable else {}
+    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2), **kw)
+    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), **kw)
+    gen = torch.Generator(device=device).manual_seed(seed) if own_generator else None
     return _State(G, D, G_ema, opt_G, opt_D, gen)
 
 
 # ---------------------------------------------------------------- resume state: one safetensors file, JSON in its metadata
 
-def _save_state(path: Path, s: _State, device: torch.device) -> None:
+def state_payload(s: _State, device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Everything `--resume` needs, copied to the CPU (so a background thread can write it while training goes on)."""
     tensors: dict[str, torch.Tensor] = {}
     meta: dict[str, str] = {"iteration": str(s.iteration), "elapsed": repr(s.elapsed)}
     for name in ("G", "D", "G_ema"):
@@ -118,8 +122,9 @@ def _save_state(path: Path, s: _State, device: torch.device) -> None:
     tensors["rng.cpu"] = torch.get_rng_state()
     if device.type == "cuda":
         tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
-    tensors["rng.gen"] = s.gen.get_state()
-    checkpoint.save_tensors(path, tensors, meta)
+    if s.gen is not None:
+        tensors["rng.gen"] = s.gen.get_state()
+    return {k: v.detach().to("cpu").clone() for k, v in tensors.items()}, meta
 
 
 def _load_state(path: Path, s: _State, device: torch.device) -> None:
@@ -136,11 +141,15 @@ def _load_state(path: Path, s: _State, device: torch.device) -> None:
                 if key.startswith(name + "."):
                     _, idx, k = key.split(".", 2)
                     state.setdefault(int(idx), {})[k] = v
-            opt.load_state_dict({"state": state, "param_groups": json.loads(meta[f"{name}.param_groups"])})
+            groups = json.loads(meta[f"{name}.param_groups"])
+            for g, cur in zip(groups, opt.param_groups):   # capturable is a property of this process, not the file
+                g["capturable"] = cur.get("capturable", False)
+            opt.load_state_dict({"state": state, "param_groups": groups})
         torch.set_rng_state(tensors["rng.cpu"])
         if device.type == "cuda" and "rng.cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.cuda"], device)
-        s.gen.set_state(tensors["rng.gen"])
+        if s.gen is not None and "rng.gen" in tensors:
+            s.gen.set_state(tensors["rng.gen"])
         s.iteration, s.elapsed = int(meta["iteration"]), float(meta["elapsed"])
     except (KeyError, ValueError, RuntimeError) as e:
         raise RunError(f"{path}: resume state is incomplete or damaged ({str(e).splitlines()[0] if str(e) else e!r})") from None
@@ -148,7 +157,7 @@ def _load_state(path: Path, s: _State, device: torch.device) -> None:
 
 # ---------------------------------------------------------------- one step
 
-def _step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tuple) -> torch.Tensor:
+def step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tuple) -> torch.Tensor:
     """One D update then one G update; returns (4,) [loss_D, loss_G, D(x), D(G(z))] without a host sync."""
     d_loss_fn, g_loss_fn = losses
     device = data.device
@@ -178,8 +187,10 @@ def _step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tup
             for be, b in zip(s.G_ema.buffers(), s.G.buffers()):
                 be.copy_(b)
     with torch.no_grad():
-        return torch.stack([loss_D.detach(), loss_G.detach(),
-                            torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean()])
+        # .float(): under bf16 autocast the logits are bf16 while the losses are fp32.
+        return torch.stack([loss_D.detach().float(), loss_G.detach().float(),
+                            torch.sigmoid(real_logits.detach().float()).mean(),
+                            torch.sigmoid(fake_logits.detach().float()).mean()])
 
 
 # ---------------------------------------------------------------- the loop
@@ -200,6 +211,88 @@ def run_config(cfg: GANConfig, faces: FaceSet, *, name: str, emotion: str, iters
     }
 
 
+class RunSession:
+    """One run's bookkeeping around the step loop: create or resume the folder, log losses, write snapshots.
+
+    Shared by the plain loop below and the concurrent trainer (emogan.fast), so both write the same run folders.
+    """
+
+    def __init__(self, faces: FaceSet, run_dir: Path, cfg: GANConfig, *, emotion: str, iters: int, batch: int,
+                 snapshot_every: int, snapshot_at: tuple[int, ...], weights_every: int | None, seed: int,
+                 latent_seed: int, n_fixed: int, device: torch.device, resume: bool, command: list[str] | None,
+                 own_generator: bool = True, capturable: bool = False):
+        if iters < 1 or batch < 1 or snapshot_every < 1 or n_fixed < 1:
+            raise RunError(f"{run_dir}: iters, batch, snapshot-every and n-fixed must be positive")
+        if len(faces) == 0:
+            raise RunError(f"{faces.source}: no training images")
+        preflight(run_dir, resume)
+        self.path, self.cfg, self.iters, self.device = run_dir, cfg, iters, device
+        self.snapshot_every, self.snapshot_at = snapshot_every, tuple(snapshot_at)
+        self.weights_every = weights_every or snapshot_every
+        self.writer = RunWriter(run_dir)
+        self.s = build_state(cfg, seed, device, own_generator, capturable)
+        self.snapshots: list[dict[str, Any]] = []
+        if resume and (run_dir / CONFIG).exists():
+            run = Run(run_dir)
+            _check_resumable(run, cfg, faces, seed, batch)
+            self.latents = run.fixed_latents()
+            if (run_dir / STATE).exists():
+                _load_state(run_dir / STATE, self.s, device)
+            self.snapshots = [e for e in run.snapshots() if e["iteration"] <= self.s.iteration]
+            self.writer.truncate_losses(self.s.iteration)
+            if run.config.get("iters") != iters:
+                atomic_write_json(run_dir / CONFIG, dict(run.config, iters=iters))
+        else:
+            self.latents = random_latents(n_fixed, cfg.z_dim, latent_seed)
+            self.writer.create(run_config(cfg, faces, name=run_dir.name, emotion=emotion, iters=iters, batch=batch,
+                                          snapshot_every=snapshot_every, seed=seed, latent_seed=latent_seed,
+                                          n_fixed=n_fixed, device=device, command=command), self.latents)
+        self.losses = get_losses(cfg.loss)
+        self.t0 = time.perf_counter() - self.s.elapsed
+        self.state, self.message = "done", ""
+        self.last_row: dict[str, float] = {}
+
+    def due(self, it: int) -> bool:
+        return it % self.snapshot_every == 0 or it in self.snapshot_at or it == self.iters
+
+    def rows(self, first: int, values: list[list[float]], seconds: float) -> list[dict[str, float]]:
+        """Loss rows for iterations first, first+1, ...; marks the run diverged at the first NaN/inf loss."""
+        out = []
+        for i, v in enumerate(values):
+            row = {"iteration": first + i, "loss_D": v[0], "loss_G": v[1], "D_x": v[2], "D_G_z": v[3],
+                   "seconds": seconds}
+            out.append(row)
+            if not (np.isfinite(v[0]) and np.isfinite(v[1])):
+                self.state, self.message = "diverged", f"losses became NaN/inf at iteration {first + i}"
+                break
+        if out:
+            self.last_row = out[-1]
+        return out
+
+    def capture_snapshot(self, it: int, with_state: bool = True) -> dict[str, Any]:
+        """What a snapshot writes, copied off the device now so that writing can happen elsewhere."""
+        keep = it % self.weights_every == 0 or it in self.snapshot_at or it == self.iters or self.state != "done"
+        self.s.elapsed = time.perf_counter() - self.t0
+        return {"iteration": it, "faces": generate(self.s.sampler, self.latents),
+                "weights": checkpoint.generator_payload(self.s.sampler, it) if keep else None,
+                "state": state_payload(self.s, self.device) if with_state else None}
+
+    def write_snapshot(self, snap: dict[str, Any]) -> None:
+        """Files first, then the index that lists them, then the resume state: a kill between leaves no lies."""
+        it = snap["iteration"]
+        self.snapshots = [e for e in self.snapshots if e["iteration"] != it]
+        self.snapshots.append(self.writer.write_snapshot_files(it, make_grid(snap["faces"], ncols=8), snap["weights"]))
+        self.snapshots.sort(key=lambda e: e["iteration"])
+        self.writer.write_index(self.snapshots, {"state": "running", "iteration": it, "message": ""})
+        if snap["state"] is not None:
+            checkpoint.save_tensors(self.path / STATE, *snap["state"])
+
+    def finish(self) -> TrainResult:
+        self.writer.write_index(self.snapshots, {"state": self.state, "iteration": self.s.iteration,
+                                                 "message": self.message})
+        return TrainResult(self.path, self.s.iteration, self.state, self.message)
+
+
 def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1", emotion: str = "all",
           iters: int = 5000, batch: int = 64, snapshot_every: int = 50,
           snapshot_at: tuple[int, ...] = ORIGINAL_ITERATIONS, weights_every: int | None = None,
@@ -207,7 +300,7 @@ def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1",
           resume: bool = False, command: list[str] | None = None,
           progress_fn: Callable[[Progress], None] | None = None,
           abort_fn: Callable[[], bool] | None = None) -> TrainResult:
-    """Train one model on `faces` into `run_dir`, or continue it with resume=True.
+    """Train one model on `faces` into `run_dir` with a plain eager loop, or continue it with resume=True.
 
     Snapshots (sample grid of the run's fixed latents + G weights) are written every `snapshot_every` iterations,
     at `snapshot_at`, at the end and when stopped; `weights_every` thins the weights (default: every snapshot).
@@ -215,93 +308,45 @@ def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1",
     """
     cfg = get_config(model) if isinstance(model, str) else model
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    if iters < 1 or batch < 1 or snapshot_every < 1 or n_fixed < 1:
-        raise RunError(f"{run_dir}: iters, batch, snapshot-every and n-fixed must be positive")
-    if len(faces) == 0:
-        raise RunError(f"{faces.source}: no training images")
-    run_dir = Path(run_dir)
-    preflight(run_dir, resume)
-    writer = RunWriter(run_dir)
-    weights_every = weights_every or snapshot_every
-    s = _build_state(cfg, seed, dev)
-    snapshots: list[dict[str, Any]] = []
-
-    if resume and (run_dir / CONFIG).exists():
-        run = Run(run_dir)
-        _check_resumable(run, cfg, faces, seed, batch)
-        latents = run.fixed_latents()
-        n_fixed = latents.shape[0]
-        if (run_dir / STATE).exists():
-            _load_state(run_dir / STATE, s, dev)
-        snapshots = [e for e in run.snapshots() if e["iteration"] <= s.iteration]
-        writer.truncate_losses(s.iteration)
-        if run.config.get("iters") != iters:
-            config = dict(run.config, iters=iters)
-            atomic_write_json(run_dir / CONFIG, config)
-    else:
-        latents = random_latents(n_fixed, cfg.z_dim, latent_seed)
-        writer.create(run_config(cfg, faces, name=run_dir.name, emotion=emotion, iters=iters, batch=batch,
-                                 snapshot_every=snapshot_every, seed=seed, latent_seed=latent_seed, n_fixed=n_fixed,
-                                 device=dev, command=command), latents)
-
+    run = RunSession(faces, Path(run_dir), cfg, emotion=emotion, iters=iters, batch=batch,
+                     snapshot_every=snapshot_every, snapshot_at=snapshot_at, weights_every=weights_every, seed=seed,
+                     latent_seed=latent_seed, n_fixed=n_fixed, device=dev, resume=resume, command=command)
+    s = run.s
     data = torch.from_numpy(np.ascontiguousarray(faces.images)).to(dev)   # resident uint8 (N, 48, 48)
-    losses = get_losses(cfg.loss)
     s.G.train(), s.D.train()
-    pending: list[tuple[int, torch.Tensor]] = []
-    last_row: dict[str, float] = {}
-    t0 = time.perf_counter() - s.elapsed
-    state, message = "done", ""
+    pending: list[tuple[torch.Tensor, float]] = []
 
     def flush() -> bool:
-        """Append pending rows; False when a loss went NaN/inf (the run diverged)."""
-        nonlocal last_row, state, message
-        if not pending:
-            return True
-        vals = torch.stack([v for _, v in pending]).tolist()          # one host sync per block
-        rows = [{"iteration": it, "loss_D": v[0], "loss_G": v[1], "D_x": v[2], "D_G_z": v[3], "seconds": sec}
-                for (it, _), v, sec in zip(pending, vals, pending_secs)]
-        writer.append_losses(rows)
-        pending.clear(), pending_secs.clear()
-        last_row = rows[-1]
-        for r in rows:
-            if not all(np.isfinite([r["loss_D"], r["loss_G"]])):
-                state, message = "diverged", f"losses became NaN/inf at iteration {r['iteration']}"
-                return False
-        return True
+        if pending:
+            first = s.iteration - len(pending) + 1
+            vals = torch.stack([v for v, _ in pending]).tolist()          # one host sync per block
+            rows = run.rows(first, vals, 0.0)
+            for r, (_, sec) in zip(rows, pending):
+                r["seconds"] = sec
+            run.writer.append_losses(rows)
+            pending.clear()
+        return run.state != "diverged"
 
-    def snapshot(it: int) -> None:
-        keep = it % weights_every == 0 or it in snapshot_at or it == iters or state != "done"
-        grid = make_grid(generate(s.sampler, latents), ncols=8)
-        snapshots.append(writer.write_snapshot_files(it, grid, s.sampler if keep else None))
-        snapshots.sort(key=lambda e: e["iteration"])
-        writer.write_index(snapshots, {"state": "running", "iteration": it, "message": ""})
-        s.elapsed = time.perf_counter() - t0
-        _save_state(run_dir / STATE, s, dev)              # last: an index may list a snapshot the state has not reached
-
-    pending_secs: list[float] = []
     with _StopFlag() as stop:
         while s.iteration < iters:
             if stop.set or (abort_fn is not None and abort_fn()):
-                state, message = "interrupted", f"stopped at iteration {s.iteration}; continue with --resume"
+                run.state, run.message = "interrupted", f"stopped at iteration {s.iteration}; continue with --resume"
                 break
             s.iteration += 1
-            pending.append((s.iteration, _step(s, cfg, data, batch, losses)))
-            pending_secs.append(time.perf_counter() - t0)
-            it = s.iteration
-            take = it % snapshot_every == 0 or it in snapshot_at or it == iters
+            pending.append((step(s, cfg, data, batch, run.losses), time.perf_counter() - run.t0))
+            take = run.due(s.iteration)
             if take or len(pending) >= FLUSH_EVERY:
                 if not flush():
                     break
                 if take:
-                    snapshot(it)
+                    run.write_snapshot(run.capture_snapshot(s.iteration))
                 if progress_fn is not None:
-                    progress_fn(Progress(it, iters, last_row, take))
-        if state != "diverged":
+                    progress_fn(Progress(s.iteration, iters, run.last_row, take))
+        if run.state != "diverged":
             flush()
-        if state == "interrupted" and (not snapshots or snapshots[-1]["iteration"] < s.iteration):
-            snapshot(s.iteration)
-    writer.write_index(snapshots, {"state": state, "iteration": s.iteration, "message": message})
-    return TrainResult(run_dir, s.iteration, state, message)
+        if run.state == "interrupted" and (not run.snapshots or run.snapshots[-1]["iteration"] < s.iteration):
+            run.write_snapshot(run.capture_snapshot(s.iteration))
+    return run.finish()
 
 
 def preflight(run_dir: Path, resume: bool) -> None:

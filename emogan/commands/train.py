@@ -14,6 +14,7 @@ from ..emotions import EMOTIONS
 from ..errors import DataError
 from ..models import ORIGINAL_SIX, model_names
 from ..paths import check_name
+from ..fast import Job, train_many
 from ..training import Progress, preflight, train
 
 
@@ -22,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Train one model (or `--model all`: M1..M6 in turn) on FER2013. Each run writes "
                                    "its losses every iteration and a snapshot (sample grid + generator weights) "
                                    "every --snapshot-every iterations into OUT/NAME.")
-    p.add_argument("--model", default="M1", choices=model_names() + ["all"], help="model id, or all (M1..M6)")
+    p.add_argument("--model", default="M1", type=_models,
+                   help=f"model id ({', '.join(model_names())}), a comma-separated list, or all (M1..M6)")
     p.add_argument("--emotion", default="all", choices=("all",) + EMOTIONS, help="train on one emotion only")
     p.add_argument("--data", default=os.environ.get("EMOGAN_DATA"),
                    help="FER2013 root, emotion folder tree or fer2013.csv (default: $EMOGAN_DATA)")
@@ -37,14 +39,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=None, help="run folder name (default: MODEL-EMOTION-sSEED)")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument("--resume", action="store_true", help="continue the run in OUT/NAME from its last snapshot")
+    p.add_argument("--engine", default="auto", choices=("auto", "plain", "fast"),
+                   help="plain: one model at a time, eager; fast: all models concurrently (bf16 + CUDA graphs on a "
+                        "GPU); auto: fast on CUDA, plain on the CPU")
+    p.add_argument("--no-graphs", action="store_true", help="fast engine without CUDA graphs")
+    p.add_argument("--no-amp", action="store_true", help="fast engine in fp32 instead of bf16 autocast")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _models(text: str) -> list[str]:
+    if text == "all":
+        return list(ORIGINAL_SIX)
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in model_names()]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown model {unknown[0] if unknown else text!r}: expected "
+                                         f"{', '.join(model_names())}, a comma-separated list, or all")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text!r} names a model twice")
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.data:
         raise DataError("no dataset given: pass --data PATH or set EMOGAN_DATA")
-    models = list(ORIGINAL_SIX) if args.model == "all" else [args.model]
+    models = args.model
     if args.name is not None:
         check_name(args.name)
         if len(models) > 1:
@@ -55,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     faces = load_faces(args.data, split=args.split, emotion=args.emotion)
     print(f"data: {len(faces)} faces from {faces.source} ({args.split}, {args.emotion})"
           + (f", {faces.n_converted} converted to 48x48 grayscale" if faces.n_converted else ""), file=sys.stderr)
+    if args.engine == "fast" or (args.engine == "auto" and device.type == "cuda"):
+        return _run_fast(args, models, faces, device)
     status = 0
     for model in models:
         name = args.name or f"{model}-{args.emotion}-s{args.seed}"
@@ -87,3 +109,21 @@ def _progress_bar(model: str):
             b.close()
 
     return update
+
+
+def _run_fast(args: argparse.Namespace, models: list[str], faces, device) -> int:
+    jobs = [Job(m, Path(args.out) / (args.name or f"{m}-{args.emotion}-s{args.seed}"), args.seed) for m in models]
+    results = train_many(faces, jobs, emotion=args.emotion, iters=args.iters, batch=args.batch,
+                         snapshot_every=args.snapshot_every, weights_every=args.weights_every, device=device,
+                         resume=args.resume, command=sys.argv, amp=False if args.no_amp else None,
+                         cuda_graphs=False if args.no_graphs else None,
+                         progress_fn=None if args.no_progress else _progress_bar("+".join(models)))
+    status = 0
+    for r in results:
+        print(f"{r.path.name}: {r.state} at iteration {r.iteration}" + (f" ({r.message})" if r.message else ""),
+              file=sys.stderr)
+        if r.state == "interrupted":
+            status = 130
+        elif r.state == "diverged" and status == 0:
+            status = 1
+    return status

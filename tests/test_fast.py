@@ -1,0 +1,75 @@
+"""The concurrent trainer: on the CPU it must reproduce the plain loop exactly, run for run."""
+
+import pandas as pd
+import pytest
+import torch
+
+from emogan.fast import Job, _block_size, train_many
+from emogan.runs import Run
+from emogan.training import train
+from tiny import fixture_faces, tiny
+
+COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]
+
+
+def test_concurrent_runs_equal_plain_runs_on_cpu(tmp_path):
+    faces = fixture_faces()
+    kw = dict(iters=12, batch=8, snapshot_every=4, snapshot_at=(), n_fixed=4, device="cpu")
+    models = {"M2": 0, "M7": 5}         # BatchNorm + dropout; EMA + DiffAugment + spectral norm; two seeds
+    for name, seed in models.items():
+        train(faces, tmp_path / "plain" / name, model=tiny(name), seed=seed, **kw)
+    # train_many builds models from registry names or configs; the tiny configs keep the test fast.
+    results = train_many(faces, [Job(tiny(n), tmp_path / "fast" / n, s) for n, s in models.items()], **kw)
+    assert [r.state for r in results] == ["done", "done"]
+    for name in models:
+        a, b = Run(tmp_path / "plain" / name), Run(tmp_path / "fast" / name)
+        pd.testing.assert_frame_equal(a.losses()[COLS], b.losses()[COLS])
+        assert a.snapshot_iterations() == b.snapshot_iterations() == [4, 8, 12]
+        assert (a.grid(12) == b.grid(12)).all()
+
+
+def test_concurrent_resume_continues_exactly(tmp_path):
+    faces = fixture_faces()
+    kw = dict(batch=8, snapshot_every=4, snapshot_at=(), n_fixed=4, device="cpu")
+    jobs = lambda root: [Job(tiny("M1"), root / "a", 1), Job(tiny("M3"), root / "b", 2)]  # noqa: E731
+    train_many(faces, jobs(tmp_path / "straight"), iters=12, **kw)
+    calls = {"n": 0}
+
+    def stop_after_six():
+        calls["n"] += 1
+        return calls["n"] > 6
+
+    first = train_many(faces, jobs(tmp_path / "resumed"), iters=12, abort_fn=stop_after_six, **kw)
+    assert {r.state for r in first} == {"interrupted"} and {r.iteration for r in first} == {6}
+    train_many(faces, jobs(tmp_path / "resumed"), iters=12, resume=True, **kw)
+    for name in ("a", "b"):
+        pd.testing.assert_frame_equal(Run(tmp_path / "straight" / name).losses()[COLS],
+                                      Run(tmp_path / "resumed" / name).losses()[COLS])
+
+
+def test_block_size_never_steps_over_a_snapshot():
+    assert _block_size(10, 0, 5000, 50, (950, 1900, 2950, 4110, 4700, 4850)) == 10
+    assert _block_size(10, 0, 5000, 50, (4115,)) == 5
+    assert _block_size(16, 0, 1000, 50, ()) == 2
+    assert _block_size(10, 0, 5003, 50, ()) == 1
+
+
+def test_graphs_need_cuda(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(Exception, match="CUDA graphs need a CUDA device"):
+        train_many(fixture_faces(), [Job(tiny("M1"), tmp_path / "a")], iters=2, batch=4, device="cpu",
+                   cuda_graphs=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_graphs_match_eager_statistically_on_gpu(tmp_path):
+    """bf16 + CUDA graphs vs the eager fp32 loop: same seeds, losses within noise (not bit-equal)."""
+    faces = fixture_faces()
+    kw = dict(iters=300, batch=32, snapshot_every=50, snapshot_at=(), n_fixed=8, device="cuda")
+    train_many(faces, [Job("M1", tmp_path / "g" / "M1")], **kw)
+    train_many(faces, [Job("M1", tmp_path / "e" / "M1")], amp=False, cuda_graphs=False, **kw)
+    g = Run(tmp_path / "g" / "M1").losses().iloc[-100:]
+    e = Run(tmp_path / "e" / "M1").losses().iloc[-100:]
+    for col in ("loss_D", "loss_G"):
+        assert abs(g[col].mean() - e[col].mean()) < 0.5 * max(g[col].std(), e[col].std(), 0.05) + 0.25
