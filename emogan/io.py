@@ -25,6 +25,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)  # mkstemp makes owner-only files; runs are meant to be shared and read
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -35,6 +36,25 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def remove_temp_files(folder: str | os.PathLike) -> int:
+    """Delete the temp files that writes killed before their rename left in `folder`; returns how many.
+
+    Only for a folder no other process is writing into (a resumed run): a live writer's temp file looks the same."""
+    removed = 0
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    for name in names:
+        if name.startswith(".") and name.endswith(".tmp"):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

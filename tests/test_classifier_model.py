@@ -1,0 +1,77 @@
+"""emogan/classifier/model.py: the net's shapes, its cost budget, its config round trip and BN folding."""
+
+import copy
+
+import pytest
+import torch
+
+from emogan.classifier.model import ClassifierConfig, EmotionNet, count_macs, fold_batchnorm
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny nets gain nothing from a second thread, and on a shared machine OpenMP threads that wait on each other
+    # made these tests 5-10x slower; one thread keeps them fast wherever they run.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def randomise_batchnorm(net: torch.nn.Module, seed: int = 0) -> None:
+    """Give every BN non-trivial statistics, as after training (a fresh BN is the identity and hides mistakes)."""
+    g = torch.Generator().manual_seed(seed)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+
+
+def test_shapes_of_logits_and_embedding():
+    torch.manual_seed(0)
+    net = EmotionNet().eval()
+    x = torch.rand(3, 1, 48, 48) * 2 - 1
+    assert net(x).shape == (3, 7)
+    assert net.embed(x).shape == (3, 256) == (3, net.config.embed_dim)
+
+
+def test_default_net_fits_the_cpu_budget():
+    # 64 faces in < 50 ms on 2 CPU cores holds only for nets of roughly 30-80 MFLOP (15-40 M multiply-adds) per
+    # face; a wider or deeper default must be re-measured with benchmarks/classifier_inference.py first.
+    net = EmotionNet()
+    macs = count_macs(net)
+    assert 15e6 <= macs <= 40e6, macs
+    params = sum(p.numel() for p in net.parameters())
+    assert params * 2 <= 10 * 2**20  # fp16 weights within the 10 MB shipping budget
+
+
+def test_config_round_trip_and_unknown_keys():
+    cfg = ClassifierConfig(widths=(8, 16), depths=(1, 2), dropout=0.0)
+    again = ClassifierConfig.from_dict(cfg.to_dict())
+    assert again == cfg and again.embed_dim == 16
+    with pytest.raises(ValueError, match="unknown classifier config keys: colour"):
+        ClassifierConfig.from_dict({**cfg.to_dict(), "colour": 1})
+    with pytest.raises(ValueError):
+        ClassifierConfig(widths=(8, 16), depths=(1,))
+
+
+def test_other_configs_build_and_run():
+    for cfg in (ClassifierConfig(widths=(8, 16), depths=(2, 1), stem_kernel=6),
+                ClassifierConfig(widths=(8, 8, 8), depths=(1, 1, 1), stem_kernel=2)):
+        net = EmotionNet(cfg).eval()
+        assert net(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
+        assert net.embed(torch.zeros(2, 1, 48, 48)).shape == (2, cfg.widths[-1])
+
+
+def test_fold_batchnorm_keeps_the_outputs():
+    torch.manual_seed(0)
+    net = EmotionNet(ClassifierConfig(widths=(8, 16, 16, 32))).eval()
+    randomise_batchnorm(net)
+    folded = fold_batchnorm(copy.deepcopy(net))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.rand(5, 1, 48, 48) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), net(x), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(folded.embed(x), net.embed(x), atol=1e-5, rtol=1e-4)
