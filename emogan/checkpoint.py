@@ -59,7 +59,12 @@ def _first_line(e: BaseException) -> str:
 
 def load_into(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], path: str | Path, prefix: str = "") -> None:
     """Copy tensors into `module`'s state after checking names, shapes and dtypes against it."""
-    expected = module.state_dict()
+    module.load_state_dict(_checked_state(module.state_dict(), tensors, path, prefix))
+
+
+def _checked_state(expected: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor], path: str | Path,
+                   prefix: str = "") -> dict[str, torch.Tensor]:
+    """`tensors` (names under `prefix`) checked against a state dict and cast to its dtypes."""
     got = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     missing = sorted(set(expected) - set(got))
     extra = sorted(set(got) - set(expected))
@@ -79,7 +84,7 @@ def load_into(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], path
         if ref.dtype in _FLOAT_DTYPES and not torch.isfinite(t).all():
             raise CheckpointError(f"{path}: tensor {prefix}{name} holds NaN or infinite values")
         state[name] = t.to(ref.dtype)
-    module.load_state_dict(state)
+    return state
 
 
 def generator_payload(G: Generator, iteration: int, dtype: torch.dtype = torch.float32
@@ -103,8 +108,13 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
         raise CheckpointError(f"{path}: not an EmoGAN generator file (format {meta.get('format')!r})")
     try:
         cfg = GANConfig.from_dict(json.loads(meta["config"]))
-        G = Generator(cfg)
-    except (KeyError, ValueError, TypeError) as e:
+        # Built on the meta device first: a config from the file could ask for any size, so it allocates nothing
+        # until the file's own tensors have been checked against it.
+        with torch.device("meta"):
+            shapes = Generator(cfg)
+    except (KeyError, ValueError, TypeError, RuntimeError, OverflowError) as e:
         raise CheckpointError(f"{path}: its model config cannot be rebuilt ({_first_line(e)})") from None
+    _checked_state(shapes.state_dict(), tensors, path)
+    G = Generator(cfg)
     load_into(G, tensors, path)
     return G.to(device).eval(), meta

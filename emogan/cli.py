@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from typing import NoReturn, Sequence
 
 from .errors import EmoganError
 
 # Each module exposes register(subparsers); its parser sets func=run(args) -> exit status.
-COMMANDS = ("emogan.commands.train", "emogan.commands.runs", "emogan.commands.sample",
+COMMANDS = ("emogan.commands.train", "emogan.commands.runs", "emogan.commands.sample", "emogan.commands.export",
             "emogan.classifier.cli", "emogan.commands.metrics")
 
 
@@ -18,6 +19,8 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line (with a pointer to --help) and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
+        # argparse quotes the user's own words: a line break inside one (a shell $'a\nb') must not split the line.
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -56,11 +59,18 @@ def build_parser() -> Parser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # The default format adds the warning's source line: two lines of code listing for one message to the user.
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return int(args.func(args) or 0)
     except EmoganError as e:
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2

@@ -135,6 +135,11 @@ class Run:
     model = property(lambda self: str(self.config["model"]))
     emotion = property(lambda self: str(self.config["emotion"]))
 
+    @property
+    def grid_size(self) -> int:
+        """Faces per stored grid: the first `grid_n` fixed latents (an exported demo may keep fewer than n_fixed)."""
+        return int(self.config.get("grid_n", self.config.get("n_fixed", 64)))
+
     def _index(self) -> dict[str, Any]:
         index = _read_json(self.path / INDEX)
         if not isinstance(index, dict) or not isinstance(index.get("snapshots"), list):
@@ -191,13 +196,16 @@ class Run:
     def fixed_latents(self) -> torch.Tensor:
         tensors, _ = checkpoint.read_tensors(self.path / LATENTS)
         z = tensors.get("z")
-        if z is None or z.dim() != 2:
-            raise RunError(f"{self.path / LATENTS}: holds no (n, z_dim) tensor 'z'")
+        z_dim = (self.config.get("model_config") or {}).get("z_dim")
+        if z is None or z.dim() != 2 or not z.is_floating_point() or len(z) == 0:
+            raise RunError(f"{self.path / LATENTS}: holds no (n, z_dim) float tensor 'z'")
+        if z_dim is not None and z.shape[1] != z_dim:
+            raise RunError(f"{self.path / LATENTS}: latents have {z.shape[1]} dimensions, the model takes {z_dim}")
         return z.float()
 
     def grid(self, iteration: int) -> np.ndarray:
         path = self._file(self._entry(iteration)["grid"])
-        n = int(self.config.get("n_fixed", 64))
+        n = self.grid_size
         try:
             with Image.open(path) as im:
                 im.load()

@@ -24,7 +24,7 @@ from .data import FaceSet
 from .device import resolve_device
 from .errors import RunError
 from .images import make_grid, to_model_input
-from .io import OutputError, atomic_write_json
+from .io import OutputError, atomic_write_json, remove_temp_files
 from .losses import get_losses
 from .models import GANConfig, build_discriminator, build_generator, get_config
 from .runs import CONFIG, RUN_FORMAT, STATE, Run, RunWriter
@@ -232,6 +232,9 @@ class RunSession:
         self.writer = RunWriter(run_dir)
         self.s = build_state(cfg, seed, device, own_generator, capturable)
         self.snapshots: list[dict[str, Any]] = []
+        if resume:                     # temp files of writes that a kill cut short would otherwise pile up
+            for folder in (run_dir, run_dir / "samples", run_dir / "weights"):
+                remove_temp_files(folder)
         if resume and (run_dir / CONFIG).exists():
             run = Run(run_dir)
             _check_resumable(run, cfg, faces, seed, batch)

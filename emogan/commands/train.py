@@ -13,7 +13,7 @@ from ..device import DEVICE_CHOICES, resolve_device
 from ..emotions import EMOTIONS
 from ..errors import DataError
 from ..models import ORIGINAL_SIX, model_names
-from ..paths import check_name
+from ..paths import check_name, resolve_run_path
 from ..fast import Job, train_many
 from ..training import Progress, preflight, train
 
@@ -71,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
             raise DataError("--name names one run; with --model all the runs are named MODEL-EMOTION-sSEED")
     device = resolve_device(args.device)
     for model in models:
-        preflight(Path(args.out) / (args.name or f"{model}-{args.emotion}-s{args.seed}"), args.resume)
+        name = args.name or f"{model}-{args.emotion}-s{args.seed}"
+        resolve_run_path(args.out, name)              # a name that is a symlink out of --out is refused too
+        preflight(Path(args.out) / name, args.resume)
     faces = load_faces(args.data, split=args.split, emotion=args.emotion)
     print(f"data: {len(faces)} faces from {faces.source} ({args.split}, {args.emotion})"
           + (f", {faces.n_converted} converted to 48x48 grayscale" if faces.n_converted else ""), file=sys.stderr)

@@ -1,0 +1,62 @@
+"""`emogan export`: compact copies of runs (all grids and losses, weights at chosen iterations) plus a manifest."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from ..cli import positive_int
+from ..errors import RunError
+from ..export import export_run, git_commit, write_manifest
+from ..paths import check_name
+from ..runs import open_run
+from ..training import ORIGINAL_ITERATIONS
+
+
+def _iterations(text: str) -> tuple[int, ...]:
+    try:
+        its = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of iterations") from None
+    if not its or min(its) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must list positive iterations")
+    return its
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="copy runs compactly (the shipped demo is made with this)",
+                       description="Copy RUN... from --root into --out: every snapshot's grid (its first --grid-n "
+                                   "faces), the full loss log, metrics if computed, and generator weights only at "
+                                   "--weights-at (nearest snapshot with weights) and at the end, in fp16. Writes "
+                                   "OUT/manifest.json with each run's command, seed, device and wall time.")
+    p.add_argument("runs", nargs="+", metavar="RUN")
+    p.add_argument("--root", default="checkpoints")
+    p.add_argument("--out", required=True, help="folder to export into (a new run folder per RUN)")
+    p.add_argument("--weights-at", type=_iterations, default=ORIGINAL_ITERATIONS,
+                   help="iterations whose weights are kept (default: 950,1900,2950,4110,4700,4850 and the last)")
+    p.add_argument("--grid-n", type=positive_int, default=16, help="faces kept per grid (default 16)")
+    p.add_argument("--fp32", action="store_true", help="keep weights in fp32 (default fp16)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out_root = Path(args.out)
+    runs = [open_run(args.root, r) for r in args.runs]
+    for r in runs:
+        check_name(r.name)
+        if (out_root / r.name).exists():
+            raise RunError(f"{out_root / r.name}: already exists; export into an empty folder")
+    exported = []
+    for r in runs:
+        info = export_run(r, out_root / r.name, weights_at=args.weights_at, grid_n=args.grid_n,
+                          weights_dtype=torch.float32 if args.fp32 else torch.float16)
+        exported.append(info)
+        print(f"{r.name}: {info['bytes'] / 1e6:.1f} MB", file=sys.stderr)
+    write_manifest(out_root, exported, {"export_command": sys.argv, "commit": git_commit(Path(__file__).parents[2]),
+                                        "torch": torch.__version__})
+    total = sum(i["bytes"] for i in exported)
+    print(f"exported {len(exported)} runs to {out_root}: {total / 1e6:.1f} MB in all")
+    return 0

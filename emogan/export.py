@@ -1,0 +1,70 @@
+"""Exporting runs into a compact, self-describing copy: the shipped demo is made with this."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import checkpoint
+from .errors import RunError
+from .images import make_grid
+from .io import atomic_write_json
+from .runs import CONFIG, LATENTS, LOSSES, Run, RunWriter, nearest
+from .training import ORIGINAL_ITERATIONS
+
+MANIFEST = "manifest.json"
+EXTRA_FILES = ("metrics.jsonl", "metrics_config.json")   # copied when present (written by `emogan metrics`)
+
+
+def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_ITERATIONS, grid_n: int = 16,
+               weights_dtype: torch.dtype = torch.float16) -> dict[str, Any]:
+    """Copy `run` to `out` with every grid (cut to its first grid_n faces), the full loss log, and generator
+    weights only at `weights_at` (each snapped to the nearest iteration with weights) and at the last snapshot."""
+    if (out / CONFIG).exists():
+        raise RunError(f"{out}: already holds a run; export into an empty folder")
+    have = run.weight_iterations()
+    if not have:
+        raise RunError(f"{run.path}: has no generator weights to export")
+    keep = {nearest(have, it) for it in weights_at if it <= have[-1]} | {have[-1]}
+    writer = RunWriter(out)
+    entries = []
+    for snap in run.snapshots():
+        it = snap["iteration"]
+        faces = run.grid(it)[:grid_n]
+        weights = None
+        if it in keep:
+            G = run.load_generator(it)
+            weights = checkpoint.generator_payload(G, it, weights_dtype)
+        entries.append(writer.write_snapshot_files(it, make_grid(faces, ncols=8), weights))
+    shutil.copyfile(run.path / LOSSES, out / LOSSES)
+    shutil.copyfile(run.path / LATENTS, out / LATENTS)
+    for name in EXTRA_FILES:
+        if (run.path / name).exists():
+            shutil.copyfile(run.path / name, out / name)
+    config = dict(run.config, grid_n=min(grid_n, run.grid_size),
+                  exported={"from": str(run.path), "weights_dtype": str(weights_dtype).replace("torch.", ""),
+                            "weights_at": sorted(keep)})
+    atomic_write_json(out / CONFIG, config)
+    writer.write_index(entries, run.status())
+    return {"name": out.name, "model": run.model, "emotion": run.emotion, "iterations": run.status().get("iteration"),
+            "seconds": float(run.losses().seconds.iloc[-1]) if len(run.losses()) else None,
+            "device": run.config.get("device"), "seed": run.config.get("seed"),
+            "command": run.config.get("command"), "bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file())}
+
+
+def git_commit(repo: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def write_manifest(out_root: Path, runs: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+    """manifest.json: how the exported runs were made (commands, seeds, commit, device, wall time) and their size."""
+    atomic_write_json(out_root / MANIFEST, dict(extra, runs=runs, total_bytes=sum(r["bytes"] for r in runs)))
+

@@ -1,0 +1,38 @@
+"""`emogan export`: the compact copy keeps every grid and loss row, weights only where asked, and a manifest."""
+
+import json
+
+import numpy as np
+import torch
+
+from emogan.cli import main
+from emogan.runs import Run
+from tiny import tiny_run
+
+
+def test_export_keeps_grids_losses_and_chosen_weights(tmp_path, capsys):
+    src = tmp_path / "runs"
+    tiny_run(src, "r1", iters=20, snapshot_every=5)
+    out = tmp_path / "demo"
+    assert main(["export", "r1", "--root", str(src), "--out", str(out), "--weights-at", "7,12", "--grid-n", "8"]) == 0
+    a, b = Run(src / "r1"), Run(out / "r1")
+    assert b.snapshot_iterations() == a.snapshot_iterations() == [5, 10, 15, 20]
+    assert b.weight_iterations() == [5, 10, 20]            # 7 -> 5 and 12 -> 10 (nearest), plus the last
+    assert np.array_equal(b.grid(15), a.grid(15)[:8])
+    assert b.losses().equals(a.losses())
+    z = a.fixed_latents()[:4]
+    with torch.no_grad():
+        diff = (a.load_generator(10)(z) - b.load_generator(10)(z)).abs().max().item()
+    assert diff < 0.05                                     # fp16 weights
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["runs"][0]["name"] == "r1" and manifest["runs"][0]["model"] == "M3"
+    assert manifest["total_bytes"] == sum(p.stat().st_size for p in (out / "r1").rglob("*") if p.is_file())
+    assert "state.safetensors" not in {p.name for p in (out / "r1").iterdir()}
+
+
+def test_export_refuses_to_overwrite(tmp_path, capsys):
+    src = tmp_path / "runs"
+    tiny_run(src, "r1", iters=5, snapshot_every=5)
+    (tmp_path / "demo" / "r1").mkdir(parents=True)
+    assert main(["export", "r1", "--root", str(src), "--out", str(tmp_path / "demo")]) == 2
+    assert "already exists" in capsys.readouterr().err
