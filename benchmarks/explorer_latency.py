@@ -1,0 +1,289 @@
+"""Benchmark: the explorer's server-side latency on the CPU, measured through the real app code.
+
+(a) change the iteration and redraw the side-by-side page (six models x 16 faces): AppTest rerun after moving the
+    sidebar's iteration control, first visit of an iteration (grids decoded) and revisit (cached);
+(b) a 9-step interpolation strip for six models: the page's own calls (6 generators x 9 latents + tiling + PNG) for a
+    new endpoint seed, generators already loaded, and the whole latent page's AppTest rerun for the same change;
+(c) cold start: `streamlit run` process start to the first full render of the landing page in chromium (charts
+    drawn, no script running), and AppTest's first run in a fresh process (imports + first script run, no browser).
+
+Runs: six full-size M1..M6 run folders written here (untrained seeded generators, 4850 iterations of synthetic
+losses, a snapshot every 50 iterations plus the slides' iterations, 64 fixed latents, weights at the slides'
+iterations), or your own with --runs. AppTest times include AppTest's own bookkeeping, so they overstate the server.
+Wall times on a shared machine grow with its load (printed); the CPU times beside them are what the same work costs
+on an idle machine of the same speed (for the cold start: the server process's CPU, without the browser's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a plain script from anywhere, without installing the package
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+SLIDES = (950, 1900, 2950, 4110, 4700, 4850)
+
+
+# ---------------------------------------------------------------- a run store of the original size
+
+def build_store(root: Path, iters: int = 4850, every: int = 50, n_fixed: int = 64) -> None:
+    from emogan.checkpoint import save_generator
+    from emogan.data import load_faces
+    from emogan.images import make_grid
+    from emogan.io import atomic_write_bytes
+    from emogan.models import ORIGINAL_SIX, build_generator, get_config
+    from emogan.runs import RunWriter
+    from emogan.sampling import generate, random_latents
+    from emogan.training import run_config
+
+    faces = load_faces(REPO / "tests" / "fixtures" / "fer2013", "train", cache_dir=root / ".cache")
+    its = sorted(set(range(every, iters + 1, every)) | set(SLIDES))
+    rng = np.random.default_rng(0)
+    for k, model in enumerate(ORIGINAL_SIX):
+        cfg = get_config(model)
+        torch.manual_seed(k)
+        G, G2 = build_generator(cfg).eval(), build_generator(cfg).eval()
+        z = random_latents(n_fixed, cfg.z_dim, 0)
+        writer = RunWriter(root / f"{model}-all-s0")
+        writer.create(run_config(cfg, faces, name=writer.path.name, emotion="all", iters=iters, batch=64,
+                                 snapshot_every=every, seed=0, latent_seed=0, n_fixed=n_fixed,
+                                 device=torch.device("cpu"), command=["benchmark"]), z)
+        t = np.arange(1, iters + 1)
+        noise = rng.normal(size=(4, iters))
+        writer.append_losses({"iteration": int(i), "loss_D": 0.7 - 0.2 * i / iters + 0.05 * a,
+                              "loss_G": 0.9 + k * 0.4 * i / iters + 0.1 * b, "D_x": 0.6 + 0.05 * c,
+                              "D_G_z": 0.4 + 0.05 * d, "seconds": 0.05 * i}
+                             for i, a, b, c, d in zip(t, *noise))
+        # Grids: blends of two generators' faces plus noise, so each snapshot's PNG differs (and decodes) like a
+        # real one; drawing 100 real grids per model would take minutes on the CPU for the same file sizes.
+        a_faces, b_faces = generate(G, z).astype(np.float32), generate(G2, z).astype(np.float32)
+        entries = []
+        for j, it in enumerate(its):
+            w = j / max(1, len(its) - 1)
+            faces_it = np.clip((1 - w) * a_faces + w * b_faces + rng.normal(0, 6, a_faces.shape), 0, 255).astype(np.uint8)
+            entry = {"iteration": it, "grid": f"samples/{it:06d}.png", "weights": None}
+            buf = __import__("io").BytesIO()
+            make_grid(faces_it, ncols=8).save(buf, format="PNG", optimize=True)
+            atomic_write_bytes(writer.path / entry["grid"], buf.getvalue())
+            if it in SLIDES:
+                entry["weights"] = f"weights/G_{it:06d}.safetensors"
+                save_generator(writer.path / entry["weights"], G if w < 0.5 else G2, it)
+            entries.append(entry)
+        writer.write_index(entries, {"state": "done", "iteration": iters, "message": ""})
+
+
+# ---------------------------------------------------------------- (a) and (b): AppTest and the page's own calls
+
+def _script(repo: str, root: str, start: str) -> None:
+    import sys
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+    import explorer_app
+    explorer_app.main(["--runs", root], start=start)
+
+
+def _app(root: Path, start: str):
+    from streamlit.testing.v1 import AppTest
+    return AppTest.from_function(_script, args=(str(REPO), str(root), start), default_timeout=300)
+
+
+CPU: dict[str, list[float]] = {}   # CPU seconds of the same measurements: what the wall time is on an idle machine
+
+
+def _timed_run(at, tag: str) -> float:
+    t0, c0 = time.perf_counter(), time.process_time()
+    at.run()
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    if at.exception:
+        raise RuntimeError(f"the app raised: {at.exception[0].value}")
+    CPU.setdefault(tag, []).append(dc)
+    return dt
+
+
+def _ms(xs: list[float], tag: str | None = None) -> str:
+    text = f"median {1000 * statistics.median(xs):.0f} ms, max {1000 * max(xs):.0f} ms (n={len(xs)})"
+    if tag and CPU.get(tag):
+        text += f"; CPU median {1000 * statistics.median(CPU[tag]):.0f} ms"
+    return text
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_iteration(root: Path, visits: int) -> dict[str, list[float]]:
+    at = _app(root, "side-by-side")
+    first = _timed_run(at, "first")
+    slider = at.sidebar.select_slider(key="iteration_slider")
+    options = [int(o) for o in slider.options]
+    picks = [options[i] for i in np.linspace(0, len(options) - 2, visits).astype(int)]
+    cold, warm = [], []
+    for it in picks:                              # first visits: six PNG grids decoded, tiled, encoded
+        at.sidebar.select_slider(key="iteration_slider").set_value(it)
+        cold.append(_timed_run(at, "a_cold"))
+        assert f"Iteration {it}" in " ".join(str(m.value) for m in at.main.markdown)
+        assert len(at.main.image) == 6
+    for it in picks:                              # revisits: every piece cached
+        at.sidebar.select_slider(key="iteration_slider").set_value(it)
+        warm.append(_timed_run(at, "a_warm"))
+    return {"first_run": [first], "cold": cold, "warm": warm}
+
+
+def bench_interpolation(root: Path, trials: int) -> dict[str, list[float]]:
+    from explorer import state
+    from emogan import latent
+    from emogan.catalog import describe
+
+    # The page's own calls, outside a script run (Streamlit's caches work without a server).
+    runs = describe(root)[:6]
+    state.configure(state.AppConfig(root))
+    wits = [state.weights_iteration(r, 950)[0] for r in runs]
+    t0 = time.perf_counter()
+    for r, it in zip(runs, wits):                 # load the six generators once, as the page's first visit does
+        state.generated(r, it, latent.seed_latent(0).reshape(1, -1))
+    load = time.perf_counter() - t0
+    strips = []
+    for seed in range(1, trials + 1):             # a new endpoint each time: nothing of the strip is cached
+        t0, c0 = time.perf_counter(), time.thread_time()
+        path = latent.interpolate(latent.seed_latent(0), latent.seed_latent(1000 + seed), 9, "slerp")
+        for r, it in zip(runs, wits):
+            faces, err = state.generated(r, it, path)
+            assert faces is not None, err
+            state.image_png(faces, 9, scale=2)
+        strips.append(time.perf_counter() - t0)
+        CPU.setdefault("b_strip", []).append(time.thread_time() - c0)
+
+    # The whole latent page rerun for the same change (strip + the t row; the directions part is cached).
+    at = _app(root, "latent")
+    _timed_run(at, "first")
+    page = []
+    for seed in range(1, trials + 1):
+        at.main.number_input(key="B_value").set_value(2000 + seed)
+        page.append(_timed_run(at, "b_page"))
+    return {"generator_load": [load], "strip": strips, "page": page}
+
+
+def bench_apptest_cold(root: Path) -> float:
+    """AppTest's first run of the landing page in a fresh interpreter: imports + first script run."""
+    code = ("import sys, time; t0 = time.perf_counter(); sys.path.insert(0, %r); "
+            "import benchmarks.explorer_latency as b; at = b._app(b.Path(%r), 'losses'); at.run(); "
+            "assert not at.exception; print(time.perf_counter() - t0)") % (str(REPO), str(root))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- (c) cold start in a browser
+
+def bench_browser_cold(root: Path, path: str) -> dict[str, float] | None:
+    """Seconds from `streamlit run` to: the server answering, the page's title drawn (first script run done up to
+    it), and the page fully drawn in chromium; None without a browser."""
+    if not CHROMIUM.exists():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                          "--disable-component-update", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "explorer_app.py"),
+                                 "--server.headless", "true", "--server.address", "127.0.0.1",
+                                 "--server.port", str(port), "--browser.gatherUsageStats", "false",
+                                 "--server.fileWatcherType", "none", "--", "--runs", str(root)],
+                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        marks: dict[str, float] = {}
+        try:
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/{path}", timeout=2000)
+                    marks["server answers"] = time.perf_counter() - t0
+                    break
+                except Exception:  # noqa: BLE001 - not listening yet
+                    if proc.poll() is not None or time.perf_counter() - t0 > 120:
+                        raise RuntimeError("streamlit did not start") from None
+                    time.sleep(0.05)
+            page.wait_for_selector("h2", timeout=120_000)
+            marks["title drawn"] = time.perf_counter() - t0
+            if path == "":
+                page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
+                                       ".length >= 4 * 12", timeout=120_000)
+            else:
+                page.wait_for_function("() => { const im = [...document.querySelectorAll('[data-testid=stMain] img')];"
+                                       " return im.length >= 6 && im.every(i => i.complete && i.naturalWidth > 0); }",
+                                       timeout=120_000)
+            page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
+            marks["fully drawn"] = time.perf_counter() - t0
+            marks["server CPU"] = _proc_cpu(proc.pid)
+            return marks
+        finally:
+            proc.terminate()
+            proc.wait(15)
+            browser.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, default=None, help="runs root with six runs (default: build them)")
+    parser.add_argument("--visits", type=int, default=8, help="iterations visited for (a)")
+    parser.add_argument("--trials", type=int, default=5, help="new endpoints for (b)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, as the app sets them (default 1)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    warnings.simplefilter("ignore")
+    import logging
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+
+    with tempfile.TemporaryDirectory(prefix="emogan-explorer-bench-") as tmp:
+        os.environ.setdefault("EMOGAN_CACHE", str(Path(tmp) / "cache"))
+        root = args.runs
+        if root is None:
+            root = Path(tmp) / "runs"
+            t0 = time.perf_counter()
+            build_store(root)
+            print(f"built six full-size runs in {root} ({time.perf_counter() - t0:.0f} s)")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; torch threads {args.threads}")
+        a = bench_iteration(root, args.visits)
+        print(f"(a) iteration change, side by side, 6 runs x 16 faces (AppTest rerun):")
+        print(f"    first visit of an iteration: {_ms(a['cold'], 'a_cold')}")
+        print(f"    revisit (cached):            {_ms(a['warm'], 'a_warm')}")
+        b = bench_interpolation(root, args.trials)
+        print(f"(b) 9-step slerp strip for 6 runs, new endpoint (generators loaded once in "
+              f"{1000 * b['generator_load'][0]:.0f} ms):")
+        print(f"    the page's calls:            {_ms(b['strip'], 'b_strip')}")
+        print(f"    latent page AppTest rerun:   {_ms(b['page'], 'b_page')}")
+        cold_apptest = bench_apptest_cold(root)
+        print(f"(c) cold start, AppTest first run in a fresh process (imports + script): {cold_apptest:.2f} s")
+        cold = {name: bench_browser_cold(root, path) for name, path in (("losses (landing page)", ""),
+                                                                         ("side by side", "side-by-side"))}
+        for name, marks in cold.items():
+            print(f"    streamlit run -> {name} in chromium: "
+                  + (", ".join(f"{k} {v:.2f} s" for k, v in marks.items()) if marks else f"skipped (no {CHROMIUM})"))
+        if args.json:
+            args.json.write_text(json.dumps({"iteration": a, "interpolation": b, "cold_apptest": cold_apptest,
+                                             "cold_browser": cold, "cpu": CPU}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

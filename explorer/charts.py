@@ -1,0 +1,101 @@
+"""Plotly figures of the explorer: one figure per quantity with every run as a trace, and the emotion-mix bars."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from emogan.catalog import model_rank
+from emogan.curves import thin
+
+PALETTE = qualitative.Plotly    # ten colours; M1..M7 keep theirs on every chart and page
+HEIGHT = 300
+# Points of a smoothed curve, each with an invisible marker: plotly selects (click-to-set-iteration) only markers,
+# and thousands of SVG markers per figure make the browser slow. A smoothed curve needs few points to look right;
+# the faint raw line keeps all the points `curve_frame` gives it.
+CLICK_POINTS = 400
+
+
+def color_for(model: str, name: str = "") -> str:
+    rank, _ = model_rank(model)
+    return PALETTE[(rank if model else zlib.crc32(name.encode())) % len(PALETTE)]
+
+
+def trace_labels(models: dict[str, str]) -> dict[str, str]:
+    """Legend names: the model id when it names one run of the selection (short legends), else the run name."""
+    counts: dict[str, int] = {}
+    for m in models.values():
+        counts[m] = counts.get(m, 0) + 1
+    return {run: (m if m and counts[m] == 1 else run) for run, m in models.items()}
+
+
+def _layout(fig: go.Figure, title: str, log: bool, iteration: int | None) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=15)), height=HEIGHT,
+                      margin=dict(l=10, r=10, t=40, b=10), hovermode="closest", clickmode="event+select",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, font=dict(size=11)),
+                      xaxis_title="iteration", uirevision="keep")   # keep zoom when the page redraws
+    if log:
+        fig.update_yaxes(type="log")
+    return mark_iteration(fig, iteration)
+
+
+def mark_iteration(fig: go.Figure, iteration: int | None) -> go.Figure:
+    """A dotted vertical line at the current iteration (added last, so a cached figure can take it per rerun)."""
+    if iteration is not None:
+        fig.add_vline(x=iteration, line_dash="dot", line_color="#888", line_width=1)
+    return fig
+
+
+def curve_figure(data: pd.DataFrame, quantity: str, title: str, models: dict[str, str], *, iteration: int | None,
+                 log: bool = False, show_raw: bool = True) -> go.Figure:
+    """All runs' curves of one quantity: a smoothed line per run (hover: run, iteration, raw and smoothed value)
+    over a faint raw line. `data` is `emogan.curves.curve_frame`'s long frame."""
+    fig = go.Figure()
+    names = trace_labels(models)
+    part = data[data["quantity"] == quantity]
+    for run, d in part.groupby("run", sort=False):
+        color = color_for(models.get(run, ""), run)
+        x = d["iteration"].to_numpy()
+        raw = d["raw"].to_numpy(dtype=np.float32)
+        if show_raw:
+            fig.add_trace(go.Scatter(x=x, y=raw, mode="lines", line=dict(color=color, width=1), opacity=0.25,
+                                     hoverinfo="skip", showlegend=False, legendgroup=run, name=f"{run} raw"))
+        s = thin(d, CLICK_POINTS)
+        fig.add_trace(go.Scatter(
+            x=s["iteration"].to_numpy(), y=s["smoothed"].to_numpy(dtype=np.float32),
+            customdata=s["raw"].to_numpy(dtype=np.float32), mode="lines+markers",
+            marker=dict(size=4, opacity=0.0),  # invisible: something to click on along the curve
+            line=dict(color=color, width=2), name=names.get(run, run), legendgroup=run,
+            hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>{title} %{{customdata:.4f}}"
+                          f"<br>smoothed %{{y:.4f}}<extra></extra>"))
+    return _layout(fig, title, log, iteration)
+
+
+def profile_figure(profiles: dict[str, pd.DataFrame], models: dict[str, str], *, iteration: int | None) -> go.Figure:
+    """Mean change of the fixed-latent faces since the previous snapshot, per run: spikes are mode hops."""
+    fig = go.Figure()
+    names = trace_labels(models)
+    for run, df in profiles.items():
+        fig.add_trace(go.Scatter(
+            x=df["iteration"], y=df["change"], mode="lines+markers", marker=dict(size=4),
+            line=dict(color=color_for(models.get(run, ""), run), width=2), name=names.get(run, run),
+            hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>mean change %{{y:.1f}} grey levels<extra></extra>"))
+    fig = _layout(fig, "Change since the previous snapshot (mean |Δ| of the fixed-latent faces)", False, iteration)
+    fig.update_yaxes(title="grey levels", rangemode="tozero")
+    return fig
+
+
+def emotion_figure(mix: pd.DataFrame, title: str) -> go.Figure:
+    """Grouped bars: each emotion's share among generated faces beside its share in FER2013's training set."""
+    fig = go.Figure()
+    for col, color in zip(mix.columns, ("#636EFA", "#BBBBBB")):
+        fig.add_trace(go.Bar(x=list(mix.index), y=mix[col], name=str(col), marker_color=color,
+                             hovertemplate="%{x}: %{y:.1%}<extra>" + str(col) + "</extra>"))
+    fig.update_layout(barmode="group", title=dict(text=title, x=0.0, font=dict(size=15)), height=HEIGHT,
+                      margin=dict(l=10, r=10, t=40, b=10), yaxis_tickformat=".0%",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    return fig

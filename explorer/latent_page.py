@@ -1,0 +1,208 @@
+"""Page 4, latent space: a slerp/lerp walk between two latents for every run, and sliders that move one latent
+along a few directions while all runs redraw."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from emogan import latent
+from emogan.catalog import RunInfo
+from emogan.sampling import random_latents
+
+from . import common, state
+
+METHOD = "lat_method"
+STEPS = "lat_steps"
+T = "lat_t"
+SOURCE = "dir_source"
+COORDS = "dir_coords"
+BASE = "dir_base"
+SWEEP = "dir_sweep"
+N_DIRECTIONS = 3
+PCA_SEED, PCA_BATCH = 7, 1024
+SOURCES = ("principal directions of a latent batch", "single coordinates")
+SWEEP_AMOUNTS = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
+
+
+def page() -> None:
+    sel = common.begin("Latent space",
+                       "Walk from one latent vector to another and watch every run draw the path; a run that "
+                       "draws the same face all along it has collapsed.")
+    if sel is None:
+        return
+    runs = _walkable(sel.runs, state.current_iteration())
+    if not runs:
+        return
+    _interpolation(runs)
+    _directions(runs)
+
+
+def _walkable(runs: list[RunInfo], iteration: int) -> list[tuple[RunInfo, int]]:
+    """(run, iteration with weights) for runs that have weights and the first run's z_dim; says what was snapped."""
+    out, notes = [], {}
+    zdim = state.z_dim(runs[0])
+    for r in runs:
+        used, note = state.weights_iteration(r, iteration)
+        if used is None:
+            st.caption(note)
+            continue
+        if state.z_dim(r) != zdim:
+            st.caption(f"{r.name}: latent size {state.z_dim(r)} differs from {runs[0].name}'s {zdim}; left out")
+            continue
+        out.append((r, used))
+        if note:
+            notes.setdefault(used, []).append(r.model or r.name)
+    for used, models in notes.items():
+        who = "" if len(models) == len(runs) else f" for {', '.join(models)}"
+        st.info(f"The latent walk uses iteration {used}, the nearest with weights{who} "
+                f"(the current iteration is {iteration}).", icon=":material/info:")
+    if not out:
+        st.info("None of the selected runs has generator weights: the latent pages need them")
+    return out
+
+
+def _endpoint(col, name: str, default_seed: int, runs: list[tuple[RunInfo, int]]) -> torch.Tensor:
+    kind_key, value_key = f"{name}_kind", f"{name}_value"
+    st.session_state.setdefault(kind_key, "seed")
+    st.session_state.setdefault(value_key, default_seed)
+    col.radio(f"Endpoint {name}", ("seed", "fixed sample"), key=kind_key, horizontal=True,
+              help="A seed draws a fresh Gaussian latent; a fixed sample is one of the run's fixed latents "
+                   "(the faces on the side-by-side page, counted from 0)")
+    info = runs[0][0]
+    zdim = state.z_dim(info)
+    if st.session_state[kind_key] == "fixed sample":
+        fixed, err = state.fixed_latents(info)
+        top = (len(fixed) - 1) if fixed is not None else 0
+        st.session_state[value_key] = min(int(st.session_state[value_key]), top)
+        col.number_input("Sample #", 0, top, step=1, key=value_key)
+        if fixed is not None:
+            return fixed[int(st.session_state[value_key])].clone()
+        col.caption(err)
+    else:
+        col.number_input("Seed", 0, 2**31 - 1, step=1, key=value_key)
+    return latent.seed_latent(int(st.session_state[value_key]), zdim)
+
+
+@st.fragment
+def _interpolation(runs: list[tuple[RunInfo, int]]) -> None:
+    st.subheader("Interpolation")
+    st.session_state.setdefault(METHOD, "slerp")
+    st.session_state.setdefault(STEPS, 9)
+    st.session_state.setdefault(T, 0.5)
+    a, b, c = st.columns([2, 2, 3])
+    z0 = _endpoint(a, "A", 0, runs)
+    z1 = _endpoint(b, "B", 1, runs)
+    c.radio("Path", latent.METHODS, key=METHOD, horizontal=True,
+            help="slerp follows the sphere where Gaussian latents live; lerp cuts through its inside")
+    c.slider("Steps", 3, 16, key=STEPS)
+    c.slider("t", 0.0, 1.0, step=0.05, key=T, help="A point on the path, drawn larger below for every run")
+    steps, method, t = int(st.session_state[STEPS]), st.session_state[METHOD], float(st.session_state[T])
+    path = latent.interpolate(z0, z1, steps, method)
+    at_t = (latent.slerp if method == "slerp" else latent.lerp)(z0, z1, t).reshape(1, -1)
+    picks, labels = [], []
+    for r, used in runs:
+        label, image = st.columns([1, 6], vertical_alignment="center")
+        faces, err = state.generated(r, used, path)
+        if faces is None:
+            label.markdown(common.run_title(r))
+            image.error(err, icon=":material/broken_image:")
+            continue
+        spread = latent.path_spread(faces)
+        verdict = " \u00b7 :red[collapsed: one face all along]" if spread < latent.COLLAPSE_SPREAD else ""
+        label.markdown(f"{common.run_title(r)}  \niteration {used}  \nspread {spread:.1f}{verdict}")
+        common.show(image, state.image_png(faces, steps, scale=common.scale_for(steps)))
+        one, _ = state.generated(r, used, at_t)
+        if one is not None:
+            picks.append(one[0])
+            labels.append(r.model or r.name)
+    if picks:
+        common.show(st, state.image_png(np.stack(picks), len(picks), scale=common.scale_for(len(picks), 3), labels=labels),
+                    f"every run at t = {t:.2f} on the {method} path")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _principal(zdim: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    dirs, std = latent.principal_directions(random_latents(PCA_BATCH, zdim, PCA_SEED), k)
+    return dirs.numpy(), std.numpy()
+
+
+def _reset(keys: list[str]) -> None:
+    for k in keys:
+        st.session_state[k] = 0.0
+
+
+@st.fragment
+def _directions(runs: list[tuple[RunInfo, int]]) -> None:
+    st.subheader("Latent directions")
+    info = runs[0][0]
+    zdim = state.z_dim(info)
+    st.session_state.setdefault(SOURCE, SOURCES[0])
+    st.session_state.setdefault(BASE, "endpoint A")
+    a, b = st.columns([3, 2])
+    a.radio("Directions", SOURCES, key=SOURCE, horizontal=True,
+            help="Principal directions of 1024 Gaussian latents (seed 7), or single latent coordinates")
+    b.radio("Starting from", ("endpoint A", "the point at t"), key=BASE, horizontal=True)
+    if st.session_state[SOURCE] == SOURCES[0]:
+        dirs_np, std = _principal(zdim, N_DIRECTIONS)
+        dirs = torch.from_numpy(dirs_np)
+        names = [f"PC{i + 1} (sd {s:.2f})" for i, s in enumerate(std)]
+    else:
+        if COORDS not in st.session_state or not all(0 <= c < zdim for c in st.session_state[COORDS]):
+            st.session_state[COORDS] = list(range(min(N_DIRECTIONS, zdim)))
+        st.multiselect("Coordinates", list(range(zdim)), key=COORDS, max_selections=5)
+        coords = list(st.session_state[COORDS])
+        dirs = latent.coordinate_directions(coords, zdim)
+        names = [f"z[{c}]" for c in coords]
+    if not names:
+        st.caption("Pick coordinates to move along.")
+        return
+    source_tag = "pc" if st.session_state[SOURCE] == SOURCES[0] else "coord"
+    keys = [f"amount_{source_tag}_{i}" for i in range(len(names))]
+    cols = st.columns(len(names) + 1, vertical_alignment="bottom")
+    for col, key, name in zip(cols, keys, names):
+        st.session_state.setdefault(key, 0.0)
+        col.slider(name, -3.0, 3.0, step=0.25, key=key)
+    cols[-1].button("Reset", key="reset_directions", on_click=_reset, args=(keys,))
+    base = _base_latent(info, zdim)
+    z = latent.move(base, dirs, [float(st.session_state[k]) for k in keys]).reshape(1, -1)
+    picks, labels = [], []
+    for r, used in runs:
+        faces, err = state.generated(r, used, z)
+        if faces is None:
+            st.caption(f"{r.name}: {err}")
+            continue
+        picks.append(faces[0])
+        labels.append(r.model or r.name)
+    if picks:
+        common.show(st, state.image_png(np.stack(picks), len(picks), scale=common.scale_for(len(picks), 3), labels=labels),
+                    "every run at the moved latent")
+    if st.session_state.get(SWEEP) not in names:
+        st.session_state[SWEEP] = names[0]
+    st.selectbox("Sweep along", names, key=SWEEP)
+    d = dirs[names.index(st.session_state[SWEEP])]
+    sweep = latent.sweep(z[0], d, SWEEP_AMOUNTS)
+    for r, used in runs:
+        faces, err = state.generated(r, used, sweep)
+        if faces is None:
+            continue
+        label, image = st.columns([1, 6], vertical_alignment="center")
+        label.markdown(common.run_title(r))
+        common.show(image, state.image_png(faces, len(SWEEP_AMOUNTS), scale=2,
+                                           labels=[f"{x:+.0f}" for x in SWEEP_AMOUNTS]))
+
+
+def _base_latent(info: RunInfo, zdim: int) -> torch.Tensor:
+    """Endpoint A, or the point at t on the current path (read from the interpolation's widgets)."""
+    kind, value = st.session_state.get("A_kind", "seed"), int(st.session_state.get("A_value", 0))
+    fixed, _ = state.fixed_latents(info)
+    z0 = fixed[value].clone() if kind == "fixed sample" and fixed is not None and value < len(fixed) \
+        else latent.seed_latent(value, zdim)
+    if st.session_state.get(BASE) != "the point at t":
+        return z0
+    kind, value = st.session_state.get("B_kind", "seed"), int(st.session_state.get("B_value", 1))
+    z1 = fixed[value].clone() if kind == "fixed sample" and fixed is not None and value < len(fixed) \
+        else latent.seed_latent(value, zdim)
+    t = float(st.session_state.get(T, 0.5))
+    return (latent.slerp if st.session_state.get(METHOD, "slerp") == "slerp" else latent.lerp)(z0, z1, t)

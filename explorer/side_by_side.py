@@ -1,0 +1,122 @@
+"""Page 2, side by side: every selected run at the current iteration drawing the same fixed latents, face for face."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from emogan import gallery
+from emogan.sampling import random_latents
+
+from . import charts, common, state
+
+N_FACES = "sbs_n"
+PER_ROW = "sbs_per_row"
+MIX_RUN = "mix_run"
+MIX_N = "mix_n"
+COUNTS = (4, 8, 16, 32, 64)
+MIX_SEED = 2024   # the emotion mix uses fresh latents (not the fixed ones), the same for every model
+
+
+def page() -> None:
+    sel = common.begin("Side by side",
+                       "Each row is one run at the current iteration; every run draws the same fixed latent vectors, "
+                       "so a column compares the models face for face.")
+    if sel is None:
+        return
+    _grid()
+    if st.session_state.get(state.JUDGE):
+        _emotion_mix()
+
+
+def _counts(sel: state.Selection) -> list[int]:
+    most = 0
+    for r in sel.runs:
+        _, faces, _ = state.faces(r, state.current_iteration())
+        most = max(most, len(faces) if faces is not None else 0)
+    return [c for c in COUNTS if c <= most] or [most or 4]
+
+
+@st.fragment
+def _grid() -> None:
+    sel = state.selection()
+    iteration = state.current_iteration()
+    counts = _counts(sel)
+    if st.session_state.get(N_FACES) not in counts:
+        st.session_state[N_FACES] = 16 if 16 in counts else counts[-1]
+    if st.session_state.get(PER_ROW) not in (4, 8, 16):
+        st.session_state[PER_ROW] = 16
+    c1, c2 = st.columns(2)
+    if len(counts) > 1:
+        c1.select_slider("Faces per run", counts, key=N_FACES)
+    c2.select_slider("Faces per row", (4, 8, 16), key=PER_ROW)
+    n, per_row = int(st.session_state[N_FACES]), int(st.session_state[PER_ROW])
+    judge = common.judge_enabled()
+    if judge:
+        per_row = min(per_row, 8)      # a verdict ('hap 83%') needs ~2x a 48-pixel face's width
+    st.markdown(f"#### Iteration {iteration}")
+    for r in sel.runs:
+        label, image = st.columns([1, 6], vertical_alignment="center")
+        used, faces, err = state.faces(r, iteration, n)
+        lines = [common.run_title(r)]
+        if used is not None:
+            lines.append(f"iteration {used}")
+            losses = state.loss_labels(r, used)
+            if losses:
+                lines.append(losses)
+            note = gallery.snap_note(used, iteration)
+            if note:
+                lines.append(f":orange[{note}]")
+        label.markdown("  \n".join(lines))
+        if err:
+            image.error(err, icon=":material/broken_image:")
+            continue
+        labels = None
+        if judge:
+            verdict, jerr = state.judged(faces)
+            if verdict is not None:
+                labels = gallery.emotion_labels(verdict["emotion"], verdict["confidence"])
+            else:
+                label.caption(jerr)
+        png, perr = state.faces_png(r, used, n, min(per_row, n), scale=common.scale_for(min(per_row, n)),
+                                     labels=labels)
+        if png is None:
+            image.error(perr)
+        else:
+            common.show(image, png)
+
+
+@st.fragment
+def _emotion_mix() -> None:
+    """The current model's emotion mix among fresh samples beside FER2013's (needs its weights and the classifier)."""
+    sel = state.selection()
+    iteration = state.current_iteration()
+    if state.classifier()[0] is None:    # the grid above already said why, in one line
+        return
+    st.subheader("Emotion mix")
+    names = [r.name for r in sel.runs]
+    if st.session_state.get(MIX_RUN) not in names:
+        st.session_state[MIX_RUN] = names[0]
+    if st.session_state.get(MIX_N) not in (64, 256, 1024):
+        st.session_state[MIX_N] = 256
+    c1, c2 = st.columns(2)
+    c1.selectbox("Run", names, key=MIX_RUN)
+    c2.select_slider("Samples", (64, 256, 1024), key=MIX_N)
+    info = next(r for r in sel.runs if r.name == st.session_state[MIX_RUN])
+    wit, note = state.weights_iteration(info, iteration)
+    if wit is None:
+        st.info(note)
+        return
+    if note:
+        st.caption(f"The emotion mix {note}.")
+    z = random_latents(int(st.session_state[MIX_N]), state.z_dim(info), MIX_SEED)
+    faces, err = state.generated(info, wit, z)
+    if faces is None:
+        st.error(err)
+        return
+    mix, err = state.emotion_mix(faces)
+    if mix is None:
+        st.info(err)
+        return
+    st.plotly_chart(charts.emotion_figure(mix, f"{info.model} at iteration {wit}: predicted emotions of "
+                                              f"{len(faces)} samples vs FER2013 train"), key="emotion_mix",
+                    config={"displaylogo": False})

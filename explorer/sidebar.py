@@ -1,0 +1,123 @@
+"""The sidebar: runs folder, emotion/dataset filter, run picker, the global iteration control and player, judge toggle."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from emogan.catalog import RunInfo, default_selection, groups
+from emogan.runs import nearest
+
+from . import state
+
+GROUP = "group"
+SPEEDS = (0.5, 1.0, 2.0, 4.0)      # snapshots per second while playing
+
+
+def render() -> None:
+    cfg = state.config()
+    infos, err = state.catalog(str(cfg.runs_root))
+    usable = [i for i in infos if i.error is None]
+    damaged = [i for i in infos if i.error is not None]
+    with st.sidebar:
+        st.caption(f"Runs folder: `{cfg.runs_root}`")
+        if err or not usable:
+            hint = state.TRAIN_HINT.format(root=cfg.runs_root)
+            problem = (f"{err}: train runs with `{hint}` or open another folder with "
+                       f"`streamlit run explorer_app.py -- --runs DIR`") if err else \
+                f"No usable runs in {cfg.runs_root}: train some with `{hint}`"
+            state.set_selection(state.Selection(damaged=damaged, problem=problem))
+            _damaged(damaged)
+            return
+        runs = _pick_runs(usable)
+        options = state.iteration_options(runs)
+        problem = "" if runs and options else (
+            "No run selected: pick runs in the sidebar" if not runs else
+            "The selected runs have no snapshots yet: wait for the first one or pick other runs")
+        state.set_selection(state.Selection(runs=runs, damaged=damaged, options=options, problem=problem))
+        if options:
+            _iteration_control(options)
+        st.toggle("Judge emotions", key=state.JUDGE,
+                  help="Write each generated face's predicted emotion and confidence under it (emotion classifier)")
+        _damaged(damaged)
+
+
+def _pick_runs(usable: list[RunInfo]) -> list[RunInfo]:
+    by_group = groups(usable)
+    labels = list(by_group)
+    if st.session_state.get(GROUP) not in labels:
+        st.session_state[GROUP] = labels[0]
+    if len(labels) > 1:
+        st.selectbox("Emotion · dataset", labels, key=GROUP)
+    else:
+        st.caption(f"Emotion · dataset: {labels[0]}")
+    group = st.session_state[GROUP]
+    members = by_group[group]
+    names = [r.name for r in members]
+    key = f"runs::{group}"      # one selection per group: switching back finds it as it was left
+    if key not in st.session_state:
+        st.session_state[key] = default_selection(members)
+    else:
+        st.session_state[key] = [n for n in st.session_state[key] if n in names]
+    st.multiselect("Runs", names, key=key, help="Default: one run of each of M1..M6 in this group")
+    chosen = set(st.session_state[key])
+    return [r for r in members if r.name in chosen]
+
+
+def _iteration_control(options: list[int]) -> None:
+    # A range select_slider only stays a range when its default is a pair, so it is never set through session
+    # state: widening it (a chart click outside it) gives it a new key, and the new widget its wider default.
+    range_key = f"range::{options[0]}::{options[-1]}::{len(options)}::{st.session_state.get(state.RANGE_EPOCH, 0)}"
+    default = (options[0], options[-1]) if st.session_state.get(state.RANGE_FULL) else state.default_range(options)
+    rng = st.session_state.get(range_key, default)
+    st.session_state[state.RANGE] = (rng[0], rng[1]) if len(options) > 1 else (options[0], options[0])
+    shown = state.in_range(options)
+    cur = state.current_iteration()
+    if cur not in shown:
+        cur = nearest(shown, cur)
+        st.session_state[state.ITERATION] = cur
+    st.subheader("Iteration")
+    if len(shown) > 1:
+        st.session_state[state.SLIDER] = cur
+        st.select_slider("Iteration", shown, key=state.SLIDER, on_change=state.on_slider_change,
+                         label_visibility="collapsed", help="The current iteration of every page")
+    else:
+        st.caption(f"Iteration {cur} (the only snapshot in range)")
+    playing = bool(st.session_state.get(state.PLAYING))
+    back, fwd = st.columns(2)
+    back.button("Back", key="step_back", icon=":material/skip_previous:", on_click=state.step, args=(-1,),
+                help="Previous snapshot", width="stretch")
+    fwd.button("Next", key="step_fwd", icon=":material/skip_next:", on_click=state.step,
+               args=(+1,), help="Next snapshot", width="stretch")
+    st.button("Pause" if playing else "Play", key="play", icon=":material/pause:" if playing else
+              ":material/play_arrow:", on_click=_toggle_play, width="stretch",
+              type="primary" if playing else "secondary", help="Step through the snapshots in the range, looping")
+    if st.session_state.get(state.SPEED) not in SPEEDS:
+        st.session_state[state.SPEED] = 1.0
+    st.select_slider("Speed (snapshots per second)", SPEEDS, key=state.SPEED)
+    with st.expander("Range", expanded=False):
+        if len(options) > 1:
+            st.select_slider("Snapshots between", options, value=default, key=range_key,
+                             help="Default 950..4850 (the original slides) when the runs span it")
+        st.caption(f"{len(options)} snapshots in all, {options[0]}..{options[-1]}")
+    if playing:
+        _player(1.0 / float(st.session_state[state.SPEED]))
+
+
+def _toggle_play() -> None:
+    st.session_state[state.PLAYING] = not st.session_state.get(state.PLAYING)
+    state.start_playing()
+
+
+def _player(interval: float) -> None:
+    def tick() -> None:
+        if state.tick(interval):
+            st.rerun()      # the whole page shows the new iteration
+    st.fragment(run_every=interval)(tick)()
+
+
+def _damaged(damaged: list[RunInfo]) -> None:
+    if not damaged:
+        return
+    with st.expander(f"{len(damaged)} damaged run folder{'s' if len(damaged) > 1 else ''}", expanded=False):
+        for d in damaged:
+            st.caption(f"**{d.name}**: {d.error}")

@@ -1,0 +1,137 @@
+"""Page 3, timeline: the runs at the current snapshot (play it from the sidebar), one run's evolution strip, and the
+change since the previous snapshot that makes mode hopping visible."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from emogan import gallery
+from emogan.runs import nearest
+
+from . import charts, common, state
+
+K_NOW = "tl_k"
+SHOW_CHANGE = "tl_change"
+EVO_RUN = "evo_run"
+EVO_K = "evo_k"
+
+
+def page() -> None:
+    sel = common.begin("Timeline",
+                       "Move through the snapshots with the sidebar's iteration control, Back/Next, or Play. "
+                       "The change view shows how much each fixed latent's face moved since the previous snapshot: "
+                       "a generator hopping between modes lights up all at once.")
+    if sel is None:
+        return
+    st.session_state.setdefault(SHOW_CHANGE, False)
+    st.toggle("Change since previous snapshot", key=SHOW_CHANGE)
+    _now()
+    _evolution()
+    if st.session_state[SHOW_CHANGE]:
+        _profile()
+
+
+@st.fragment
+def _now() -> None:
+    sel = state.selection()
+    iteration = state.current_iteration()
+    show_change = bool(st.session_state.get(SHOW_CHANGE))
+    if st.session_state.get(K_NOW) not in (4, 8, 16):
+        st.session_state[K_NOW] = 8
+    head, ctrl = st.columns([3, 1], vertical_alignment="bottom")
+    lo, hi = st.session_state.get(state.RANGE) or (sel.options[0], sel.options[-1])
+    head.markdown(f"#### Iteration {iteration} \u00b7 range {lo}..{hi}")
+    ctrl.select_slider("Faces", (4, 8, 16), key=K_NOW)
+    k = int(st.session_state[K_NOW])
+    for r in sel.runs:
+        cols = st.columns([1.3, 4, 4] if show_change else [1.3, 8], vertical_alignment="center")
+        used, _, err = state.faces(r, iteration, k)
+        title = [common.run_title(r)]
+        if used is not None and used != iteration:
+            title.append(f":orange[{gallery.snap_note(used, iteration)}]")
+        cols[0].markdown("  \n".join(title))
+        if err:
+            cols[1].error(err, icon=":material/broken_image:")
+            continue
+        png, perr = state.faces_png(r, used, k, k, scale=common.scale_for(k))
+        if png is None:
+            cols[1].error(perr)
+        else:
+            common.show(cols[1], png)
+        if show_change:
+            got, cerr = state.change_png(r, used, k, k, scale=common.scale_for(k))
+            if cerr:
+                cols[2].error(cerr)
+            elif got is None:
+                cols[2].caption("first snapshot: nothing to compare with")
+            else:
+                prev, mean, heat_png = got
+                common.show(cols[2], heat_png, f"since {prev}: mean change {mean:.1f} grey levels")
+
+
+def _default_iterations(options: list[int]) -> list[int]:
+    """The slides' iterations where the run has them (nearest snapshots), else six evenly spaced snapshots."""
+    if options and options[0] <= state.SLIDE_ITERATIONS[0] and options[-1] >= state.SLIDE_ITERATIONS[-1]:
+        picked = [nearest(options, it) for it in state.SLIDE_ITERATIONS]
+    else:
+        idx = [round(i * (len(options) - 1) / 5) for i in range(6)] if len(options) > 6 else range(len(options))
+        picked = [options[i] for i in idx]
+    return sorted(set(picked))
+
+
+@st.fragment
+def _evolution() -> None:
+    sel = state.selection()
+    st.subheader("Evolution")
+    names = [r.name for r in sel.runs]
+    if st.session_state.get(EVO_RUN) not in names:
+        st.session_state[EVO_RUN] = names[0]
+    if st.session_state.get(EVO_K) not in (1, 2, 4, 8, 16):
+        st.session_state[EVO_K] = 4
+    c1, c2, c3 = st.columns([1, 3, 1])
+    c1.selectbox("Run", names, key=EVO_RUN)
+    info = next(r for r in sel.runs if r.name == st.session_state[EVO_RUN])
+    options = state.snapshots(info)
+    if not options:
+        st.info(f"{info.name} has no snapshots yet")
+        return
+    key = f"evo_its::{info.name}"
+    if key not in st.session_state or not set(st.session_state[key]) <= set(options):
+        st.session_state[key] = _default_iterations(options)
+    c2.multiselect("Iterations", options, key=key, help="Default: 950, 1900, 2950, 4110, 4700, 4850 as in the "
+                                                       "original slides (the nearest snapshots)")
+    c3.select_slider("Faces", (1, 2, 4, 8, 16), key=EVO_K)
+    its = sorted(st.session_state[key])
+    if not its:
+        st.caption("Pick iterations to compare.")
+        return
+    show_change = bool(st.session_state.get(SHOW_CHANGE))
+    got, err = state.evolution_png(info, its, int(st.session_state[EVO_K]), scale=common.scale_for(len(its)),
+                                   with_change=show_change)
+    if got is None:
+        st.error(err, icon=":material/broken_image:")
+        return
+    used, image, change_image = got
+    common.show(st, image, f"{info.name}: the same fixed latents at iterations {', '.join(map(str, used))}")
+    if change_image is not None:
+        common.show(st, change_image, "change of each face since the snapshot before (brighter: more change)")
+
+
+def _profile() -> None:
+    sel = state.selection()
+    profiles, problems = {}, []
+    for r in sel.runs:
+        df, err = state.change_profile(r)
+        if df is None:
+            problems.append(f"{r.name}: {err}")
+        else:
+            profiles[r.name] = df
+    for p in problems:
+        st.caption(p)
+    if not profiles:
+        return
+    fig = charts.profile_figure(profiles, {r.name: r.model for r in sel.runs}, iteration=state.current_iteration())
+    st.plotly_chart(fig, key="change_profile", on_select=partial(state.on_chart_select, "change_profile"),
+                    selection_mode="points", config={"displaylogo": False})

@@ -1,0 +1,63 @@
+"""The runs catalog: descriptions, damaged folders, grouping by emotion and dataset, the default six models."""
+
+import json
+import shutil
+
+import pytest
+
+from emogan.catalog import RunInfo, default_selection, describe, groups, model_rank, sort_runs
+from emogan.errors import RunError
+
+
+def copy_run(src, dst, **config_changes):
+    shutil.copytree(src, dst)
+    if config_changes:
+        cfg = json.loads((dst / "config.json").read_text())
+        cfg.update(config_changes)
+        (dst / "config.json").write_text(json.dumps(cfg))
+    return dst
+
+
+@pytest.fixture
+def root(explorer_runs, tmp_path):
+    for run in explorer_runs.iterdir():
+        copy_run(run, tmp_path / run.name)
+    copy_run(explorer_runs / "M2-all-s0", tmp_path / "M2-happy-s0", emotion="happy")
+    copy_run(explorer_runs / "M2-all-s0", tmp_path / "M2-all-s1")
+    broken = copy_run(explorer_runs / "M1-all-s0", tmp_path / "broken")
+    (broken / "index.json").write_text("[")
+    return tmp_path
+
+
+def test_describe_reads_every_run_and_explains_damage(root):
+    infos = {i.name: i for i in describe(root)}
+    assert len(infos) == 9
+    assert "index.json: not valid JSON" in infos["broken"].error
+    m1 = infos["M1-all-s0"]
+    assert (m1.model, m1.emotion, m1.state, m1.iteration, m1.iters) == ("M1", "all", "done", 40, 40)
+    assert m1.dataset.startswith("fer2013 (") and m1.error is None
+    with pytest.raises(RunError, match="runs folder not found"):
+        describe(root / "nope")
+
+
+def test_groups_separate_emotions_and_put_the_full_ladder_first(root):
+    by_group = groups(describe(root))
+    labels = list(by_group)
+    assert labels[0].startswith("all · fer2013") and labels[1].startswith("happy · fer2013")
+    assert [r.name for r in by_group[labels[1]]] == ["M2-happy-s0"]
+    assert "broken" not in {r.name for rs in by_group.values() for r in rs}
+
+
+def test_default_selection_is_one_run_per_model_in_ladder_order(root):
+    by_group = groups(describe(root))
+    first = next(iter(by_group.values()))
+    assert default_selection(first) == [f"M{i}-all-s0" for i in range(1, 7)]
+    odd = [RunInfo("zeta", root, "M7"), RunInfo("alpha", root, "M7"), RunInfo("bad", root, "M1", error="x")]
+    assert default_selection(odd) == ["alpha", "zeta"]       # no M1..M6: the first runs instead
+    assert default_selection([]) == []
+
+
+def test_model_order_follows_the_registry():
+    runs = [RunInfo("b", None, "M10"), RunInfo("a", None, "M7"), RunInfo("c", None, "M2")]
+    assert [r.model for r in sort_runs(runs)] == ["M2", "M7", "M10"]
+    assert model_rank("M1") < model_rank("M6") < model_rank("custom")

@@ -1,0 +1,81 @@
+"""Loss curves: TensorBoard's debiased smoothing, NaN detection, thinning and the long frame of several runs."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emogan.curves import curve_frame, first_nonfinite, smooth, thin, values_at
+
+
+def tensorboard_smooth(values, weight):
+    """TensorBoard's loop, written out: non-finite values pass through and do not count."""
+    last, n, out = 0.0, 0, []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        last = last * weight + (1 - weight) * v
+        n += 1
+        out.append(last / (1 - weight ** n))
+    return np.array(out)
+
+
+def losses(n=50, seed=0, nan_at=None):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"iteration": np.arange(1, n + 1), "loss_D": rng.uniform(0.3, 0.9, n),
+                       "loss_G": rng.uniform(0.5, 3.0, n), "D_x": rng.uniform(0, 1, n), "D_G_z": rng.uniform(0, 1, n),
+                       "seconds": np.arange(n) * 0.1})
+    if nan_at is not None:
+        df.loc[df.iteration >= nan_at, ["loss_D", "loss_G"]] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.6, 0.95])
+def test_smooth_matches_tensorboard_including_nan(weight):
+    y = np.random.default_rng(1).normal(size=200)
+    y[[5, 50, 51]] = [np.nan, np.inf, np.nan]
+    np.testing.assert_allclose(smooth(y, weight), tensorboard_smooth(y, weight), rtol=1e-12, equal_nan=True)
+
+
+def test_smooth_is_debiased_and_keeps_constants():
+    y = np.array([2.0, 4.0, 6.0])
+    assert smooth(y, 0.9)[0] == 2.0                      # no pull towards zero at the start
+    np.testing.assert_allclose(smooth(np.full(30, 0.7), 0.99), 0.7)
+    with pytest.raises(ValueError, match="smoothing weight"):
+        smooth(y, 1.0)
+
+
+def test_first_nonfinite_names_the_iteration():
+    assert first_nonfinite(losses()) is None
+    assert first_nonfinite(losses(nan_at=37)) == 37
+    assert first_nonfinite(losses().iloc[:0]) is None
+
+
+def test_thin_keeps_the_last_row_and_bounds_the_size():
+    df = pd.DataFrame({"iteration": np.arange(10_001)})
+    out = thin(df, 1000)
+    assert len(out) <= 1001 and out.iteration.iloc[-1] == 10_000 and out.iteration.iloc[0] == 0
+    assert thin(df.iloc[:10], 1000) is not None and len(thin(df.iloc[:10], 1000)) == 10
+
+
+def test_curve_frame_smooths_before_thinning():
+    a, b = losses(3000, seed=2), losses(40, seed=3)
+    frame = curve_frame({"a": a, "b": b}, weight=0.8, max_points=500)
+    assert set(frame.run) == {"a", "b"} and set(frame.quantity) == {"loss_G", "loss_D", "D_x", "D_G_z"}
+    part = frame[(frame.run == "a") & (frame.quantity == "loss_G")]
+    assert len(part) <= 501
+    full = pd.Series(smooth(a.loss_G.to_numpy(), 0.8), index=a.iteration)
+    np.testing.assert_allclose(part.smoothed.to_numpy(), full.loc[part.iteration].to_numpy())
+    np.testing.assert_allclose(part.raw.to_numpy(), a.set_index("iteration").loss_G.loc[part.iteration].to_numpy())
+    assert len(frame[(frame.run == "b") & (frame.quantity == "D_x")]) == 40
+    assert curve_frame({}).empty
+
+
+def test_values_at_takes_the_last_row_not_after():
+    df = losses(10).iloc[::3]                             # iterations 1, 4, 7, 10
+    assert values_at(df, 4)["iteration"] == 4
+    assert values_at(df, 6)["iteration"] == 4
+    assert values_at(df, 100)["iteration"] == 10
+    assert values_at(df, 0) is None

@@ -1,0 +1,283 @@
+"""The explorer app through Streamlit's AppTest: every page on tiny real runs, the iteration control, the latent
+controls, damaged and empty run folders, the emotion filter and the classifier toggle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = ("losses", "side-by-side", "timeline", "latent")
+
+
+def _script(repo: str, root: str, start: str, extra: list) -> None:
+    import sys
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+    import explorer_app
+    explorer_app.main(["--runs", root, *extra], start=start)
+
+
+def open_app(root: Path, start: str, *extra: str) -> AppTest:
+    at = AppTest.from_function(_script, args=(str(REPO), str(root), start, list(extra)), default_timeout=120)
+    return at.run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def images(at: AppTest) -> list[str]:
+    return [url for img in at.main.image for url in img.value]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def charts(at: AppTest) -> list:
+    return at.main.get("plotly_chart")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    # Caches are process-wide; every test starts cold so none sees another's runs.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def runs(explorer_runs, tmp_path) -> Path:
+    """A private copy of the six tiny runs, free to damage."""
+    root = tmp_path / "runs"
+    shutil.copytree(explorer_runs, root)
+    return root
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_the_six_runs(explorer_runs, page):
+    at = open_app(explorer_runs, page)
+    no_exception(at)
+    assert not at.error and not at.warning
+    assert at.sidebar.multiselect[0].value == [f"M{i}-all-s0" for i in range(1, 7)]
+    assert at.sidebar.select_slider(key="iteration_slider").value == 40      # no 950 here: the last snapshot
+    if page == "losses":
+        assert len(charts(at)) == 4
+        spec = json.loads(charts(at)[0].proto.spec)
+        assert [t["name"] for t in spec["data"] if t.get("showlegend", True)] == [f"M{i}" for i in range(1, 7)]
+        assert "M1-all-s0" in spec["data"][1]["hovertemplate"]
+        assert any(s.get("x0") == 40 for s in spec["layout"].get("shapes", []))             # the current iteration
+        assert len(at.main.dataframe) == 1
+    else:
+        assert len(images(at)) >= 6
+
+
+@pytest.mark.parametrize("page", ["side-by-side", "timeline"])
+def test_changing_the_iteration_changes_the_images(explorer_runs, page):
+    at = open_app(explorer_runs, page)
+    before = images(at)
+    at.sidebar.select_slider(key="iteration_slider").set_value(20).run()
+    no_exception(at)
+    after = images(at)
+    assert "Iteration 20" in texts(at.main.markdown)
+    assert len(after) == len(before) and not set(after[:6]) & set(before[:6])
+    at.sidebar.button(key="step_back").click().run()
+    assert at.sidebar.select_slider(key="iteration_slider").value == 10
+    assert images(at)[:6] != after[:6]
+    at.sidebar.button(key="step_fwd").click().run()
+    at.sidebar.button(key="step_fwd").click().run()
+    assert at.sidebar.select_slider(key="iteration_slider").value == 30
+
+
+def test_the_curves_mark_the_current_iteration(explorer_runs):
+    at = open_app(explorer_runs, "losses")
+    at.sidebar.select_slider(key="iteration_slider").set_value(20).run()
+    for chart in charts(at):
+        assert [s["x0"] for s in json.loads(chart.proto.spec)["layout"]["shapes"]] == [20]
+
+
+def test_losses_controls_smooth_and_log(explorer_runs):
+    at = open_app(explorer_runs, "losses")
+    raw = json.loads(charts(at)[0].proto.spec)
+    at.main.slider(key="smoothing").set_value(0.0).run()
+    flat = json.loads(charts(at)[0].proto.spec)
+    assert raw["data"][1]["y"] != flat["data"][1]["y"]
+    at.main.toggle(key="log_y").set_value(True).run()
+    assert json.loads(charts(at)[0].proto.spec)["layout"]["yaxis"]["type"] == "log"
+    at.main.toggle(key="show_raw").set_value(False).run()
+    assert len(json.loads(charts(at)[0].proto.spec)["data"]) == 6
+
+
+def test_latent_controls_change_the_strip(explorer_runs):
+    at = open_app(explorer_runs, "latent")
+    no_exception(at)
+    strip0 = images(at)[:6]
+    assert len(set(strip0)) == 6                           # one strip per model
+    at.main.number_input(key="B_value").set_value(5).run()
+    strip1 = images(at)[:6]
+    assert not set(strip1) & set(strip0)
+    at.main.radio(key="lat_method").set_value("lerp").run()
+    assert images(at)[:6] != strip1
+    t_image = images(at)[6]
+    at.main.slider(key="lat_t").set_value(0.9).run()
+    assert images(at)[6] != t_image
+    moved = images(at)[7]
+    at.main.slider(key="amount_pc_0").set_value(2.0).run()
+    assert images(at)[7] != moved
+    at.main.radio(key="A_kind").set_value("fixed sample").run()
+    no_exception(at)
+    at.main.radio(key="dir_source").set_value("single coordinates").run()
+    no_exception(at)
+    assert at.main.multiselect(key="dir_coords").value == [0, 1, 2]
+
+
+def test_latent_walk_snaps_to_the_nearest_weights(runs):
+    for run in runs.iterdir():
+        index = json.loads((run / "index.json").read_text())
+        for snap in index["snapshots"]:
+            if snap["iteration"] != 10:
+                snap["weights"] = None
+        (run / "index.json").write_text(json.dumps(index))
+    at = open_app(runs, "latent")
+    no_exception(at)
+    assert "The latent walk uses iteration 10, the nearest with weights" in texts(at.main.info)
+    assert len(images(at)) >= 6
+
+
+def test_damaged_runs_give_one_line_and_the_rest_works(runs):
+    broken = runs / "M1-all-s0"
+    (broken / "config.json").write_text("{ not json")
+    (runs / "M2-all-s0" / "samples" / "000040.png").write_bytes(b"\x89PNG broken")
+    with open(runs / "M3-all-s0" / "losses.csv", "a") as f:
+        f.write("41,nan,nan,0.5,0.5,1.0\n")
+    (runs / "M4-all-s0" / "losses.csv").unlink()
+    for page in PAGES:
+        at = open_app(runs, page)
+        no_exception(at)
+        warnings = texts(at.main.warning)
+        assert "Skipped damaged run M1-all-s0:" in warnings and "config.json: not valid JSON" in warnings
+        assert "M3-all-s0 diverged: losses are NaN/inf from iteration 41" in warnings
+        assert "M4-all-s0:" in warnings and "losses.csv: missing" in warnings
+        assert all("\n" not in w.value for w in at.main.warning)
+        if page == "side-by-side":
+            assert "damaged sample grid" in texts(at.main.error)
+            assert len(images(at)) == 4                    # M3..M6 (M2's cell shows the error)
+        if page == "losses":
+            assert len(charts(at)) == 4
+    assert [e.label for e in at.sidebar.expander if "damaged" in e.label] == ["1 damaged run folder"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_empty_and_missing_runs_folders_say_what_to_do(tmp_path, page):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    at = open_app(empty, page)
+    no_exception(at)
+    assert f"No usable runs in {empty}: train some with `python -m emogan train" in texts(at.main.info)
+    at = open_app(tmp_path / "missing", page)
+    no_exception(at)
+    info = texts(at.main.info)
+    assert "runs folder not found" in info and "--runs DIR" in info
+
+
+def test_emotion_filter_switches_groups(runs):
+    for model in ("M1", "M3"):
+        dst = runs / f"{model}-happy-s0"
+        shutil.copytree(runs / f"{model}-all-s0", dst)
+        cfg = json.loads((dst / "config.json").read_text())
+        cfg["emotion"] = "happy"
+        (dst / "config.json").write_text(json.dumps(cfg))
+    at = open_app(runs, "side-by-side")
+    box = at.sidebar.selectbox(key="group")
+    assert box.value.startswith("all · ") and len(box.options) == 2
+    happy = next(o for o in box.options if o.startswith("happy"))
+    box.set_value(happy).run()
+    no_exception(at)
+    assert at.sidebar.multiselect[0].value == ["M1-happy-s0", "M3-happy-s0"]
+    assert len(images(at)) == 2
+
+
+def test_judge_without_weights_says_how_to_train_them(explorer_runs, tmp_path):
+    at = open_app(explorer_runs, "side-by-side", "--classifier", str(tmp_path / "none"))
+    before = images(at)
+    at.sidebar.toggle(key="judge").set_value(True).run()
+    no_exception(at)
+    assert (f"classifier weights not found at {tmp_path / 'none'}; train them with python -m emogan classifier train"
+            in texts(at.main.info))
+    assert images(at) == before
+
+
+def test_judge_with_weights_labels_faces_and_draws_the_emotion_mix(explorer_runs, tmp_path):
+    from emogan.classifier import ClassifierConfig, EmotionNet, save_classifier
+    import torch
+    torch.manual_seed(0)
+    save_classifier(tmp_path / "clf", EmotionNet(ClassifierConfig(widths=(8, 8, 8, 8), depths=(1, 1, 1, 1))).eval(),
+                    {"note": "untrained, for tests"})
+    at = open_app(explorer_runs, "side-by-side", "--classifier", str(tmp_path / "clf"))
+    before = images(at)
+    at.sidebar.toggle(key="judge").set_value(True).run()
+    no_exception(at)
+    assert not at.main.info
+    after = images(at)
+    assert len(after) == len(before) and not set(after) & set(before)     # labels are drawn under the faces
+    mix = [c for c in charts(at) if "FER2013" in c.proto.spec]
+    assert len(mix) == 1
+    spec = json.loads(mix[0].proto.spec)
+    assert [t["name"] for t in spec["data"]] == ["generated", "FER2013 train"]
+
+
+def test_play_toggles_and_the_range_limits_the_control(explorer_runs):
+    at = open_app(explorer_runs, "timeline")
+    at.sidebar.button(key="play").click().run()
+    no_exception(at)
+    assert at.sidebar.button(key="play").label == "Pause"
+    at.sidebar.button(key="play").click().run()
+    assert at.sidebar.button(key="play").label == "Play"
+    rng = next(w for w in at.sidebar.select_slider if w.label == "Snapshots between")
+    assert rng.value == (10, 40)
+    rng.set_range(10, 30).run()
+    assert at.sidebar.select_slider(key="iteration_slider").options == ["10", "20", "30"]
+    assert at.sidebar.select_slider(key="iteration_slider").value == 30
+
+
+def test_change_view_and_evolution_strip(explorer_runs):
+    at = open_app(explorer_runs, "timeline")
+    n = len(images(at))
+    at.main.toggle(key="tl_change").set_value(True).run()
+    no_exception(at)
+    assert len(images(at)) == n + 6 + 1                     # a heat map per run, and one under the strip
+    assert len(charts(at)) == 1 and "Change since the previous snapshot" in charts(at)[0].proto.spec
+    strip = images(at)[-2]
+    at.main.multiselect(key="evo_its::M1-all-s0").set_value([10, 40]).run()
+    assert images(at)[-2] != strip
+    assert "iterations 10, 40" in " ".join(c for img in at.main.image for c in img.captions)
+
+
+def test_chart_clicks_set_the_iteration():
+    from explorer.state import iteration_from_selection
+    event = {"selection": {"points": [{"x": 19.6, "y": 0.7, "curve_number": 1}], "point_indices": [18]}}
+    assert iteration_from_selection(event) == 20
+    assert iteration_from_selection({"selection": {"points": []}}) is None
+    assert iteration_from_selection(None) is None
+
+
+def test_arguments_after_the_double_dash():
+    import explorer_app
+    cfg = explorer_app.parse_args(["--", "--runs", "/x/runs", "--classifier", "/x/clf", "--other"])
+    assert cfg.runs_root == Path("/x/runs") and cfg.classifier_dir == Path("/x/clf")
+    assert explorer_app.parse_args([]).runs_root == REPO / "checkpoints"
+
+
+def test_mode_collapse_page_is_registered_only_when_it_exists(monkeypatch):
+    import importlib.util
+
+    import explorer_app
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "explorer.mode_collapse" else real(name, *a))
+    assert explorer_app._mode_collapse_page() is None
