@@ -4,7 +4,7 @@
 #   2. the throughput benchmark (plain eager loop vs the concurrent trainer),
 #   3. the demo: M1..M7 for 5000 iterations at batch 64 on the full training set with the project's CLI,
 #   4. mode-collapse metrics for every demo run,
-#   5. the compact export into checkpoints/demo with its manifest,
+#   5. the compact export into checkpoints/ (where the explorer opens) with checkpoints/manifest.json,
 # then packs the results into $OUT as at most 8 files of < 16 MiB.
 # Usage on the GPU machine, from the repo root, after `bash benchmarks/pack_data.sh` here and carrying .data:
 #   OUT=$OUT bash benchmarks/gpu_session.sh
@@ -50,10 +50,9 @@ NAMES=$(echo "$MODELS" | tr ',' '\n' | sed 's/$/-all-s0/' | tr '\n' ' ')
 "$PY" -m emogan metrics $NAMES --root "$RUNS" --every 50 --n 1000 --device cuda
 
 step "5. export"
-rm -rf checkpoints/demo
 # shellcheck disable=SC2086
-"$PY" -m emogan export $NAMES --root "$RUNS" --out checkpoints/demo
-du -sh checkpoints/demo
-tar czf "$WORK/demo.tgz" checkpoints/demo checkpoints/classifier
+"$PY" -m emogan export $NAMES --root "$RUNS" --out checkpoints
+du -sh checkpoints
+tar czf "$WORK/demo.tgz" checkpoints
 split -b 15m -d "$WORK/demo.tgz" "$OUT/demo.tgz.part"
 ls -l "$OUT"

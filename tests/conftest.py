@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The tests' networks are tiny: a second intra-op thread buys nothing, and on a busy CPU the threads' spin-waits
+# make every step many times slower. Subprocesses (the CLI tests) keep torch's default.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -1,0 +1,50 @@
+"""Mode-collapse metrics of GAN snapshots: a registry of metric functions, each returning a dict, computed per
+snapshot on the same N faces and appended to the run folder's metrics.jsonl.
+
+    ref = build_reference(train_faces, validation_faces, classifier, n=1000, emotion="all")
+    row = compute_metrics(describe(faces, classifier), ref)      # {"fer_fid": ..., "coverage": ..., ...}
+    evaluate_run(run, ref, classifier)                           # every snapshot of a run, resumable
+    read_metrics(run.path); verdict.verdicts(read_metrics(run.path))  # for the explorer
+
+Metrics (keys of a metrics line; modules say how each is computed):
+  features.py   fer_fid, fer_kid, fer_kid_std; precision, recall, density, coverage; emotion_<name>,
+                emotion_js_prior, emotion_js_reference, confidence            (need the emotion classifier)
+  diversity.py  msssim, msssim_real; duplicate_rate, birthday_batch, birthday_support; nn_train_dist,
+                memorised_rate
+  bins.py       ndb, ndb_frac, ndb_js
+The verdict rule ("healthy", "collapsing from iteration X") is in verdict.py.
+
+The names below load their modules on first use: the metrics pull in torchmetrics, scikit-learn and scipy,
+which every other `python -m emogan` command would otherwise pay for at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+DEFAULT_N = 1000            # faces per snapshot: the same for every model and iteration
+DEFAULT_EVERY = 50          # measure snapshots at multiples of this iteration (plus the last one)
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "metrics_config.json"
+
+_LAZY = {
+    "core": ("METRICS", "Metric", "Sample", "metric", "metric_keys", "classifier_keys", "compute_metrics",
+             "describe", "registry"),
+    "evaluate": ("evaluate_run", "metric_latents", "selected_iterations", "snapshot_faces"),
+    "reference": ("Reference", "build_reference", "classifier_identity"),
+    "store": ("read_metrics", "read_config", "MetricsMismatch"),
+}
+# Not the verdict functions: `emogan.metrics.verdict` is their module's name, which the import system binds
+# on this package once the module is loaded; import them from emogan.metrics.verdict.
+_WHERE = {name: module for module, names in _LAZY.items() for name in names}
+
+__all__ = ["DEFAULT_N", "DEFAULT_EVERY", "METRICS_FILE", "CONFIG_FILE", *_WHERE]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,117 @@
+"""Metrics on the emotion classifier's embeddings: FER-FID, FER-KID, precision/recall/density/coverage, emotions.
+
+FER-FID and FER-KID are torchmetrics' FrechetInceptionDistance and KernelInceptionDistance with our classifier's
+256-d penultimate embedding in place of Inception's: the same math, a different feature space. They are therefore
+named FER-FID/FER-KID and must never be compared with published (Inception) FIDs. Features are extracted once
+per sample set (core.describe) and fed to torchmetrics through an identity "feature network".
+
+Precision, recall, density and coverage are the reference implementation (`prdc`, Naeem et al. 2020) with k=5, on
+a fixed random subset of the reference features of the same size as the sample set (the k-NN radii depend on the
+set size, and the paper compares sets of equal size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+import torch
+from prdc import compute_prdc
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
+
+from ..emotions import EMOTIONS, train_prior
+from .core import Sample, metric
+from .stats import js_divergence
+
+PRDC_K = 5                 # Naeem et al.'s recommended k
+KID_SUBSETS = 10           # torchmetrics' default is 100: 10 keep a 2-core CPU under a second per snapshot
+KID_SUBSET_SIZE = 1000     # capped at the smaller set's size
+KID_SEED = 0
+
+
+class _Precomputed(nn.Module):
+    """An identity 'feature network': torchmetrics receives features that the classifier already computed."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class FeatureDistances:
+    """FER-FID and FER-KID against fixed reference features; the reference statistics are accumulated once."""
+
+    def __init__(self, reference_features: np.ndarray, device: torch.device | str = "cpu") -> None:
+        dim = reference_features.shape[1]
+        real = torch.from_numpy(np.ascontiguousarray(reference_features, dtype=np.float32)).to(device)
+        self.n_reference = len(real)
+        # reset_real_features=False: reset() between snapshots keeps the reference's sums (and KID's features).
+        self.fid = FrechetInceptionDistance(feature=_Precomputed(dim), reset_real_features=False).to(device)
+        self.fid.update(real, real=True)
+        with warnings.catch_warnings():
+            # It warns that it keeps every feature in memory: 3,589 x 256 floats are 4 MB.
+            warnings.simplefilter("ignore", UserWarning)
+            # subset_size is set per call (it is capped by the sample count); 2 only passes the constructor's check.
+            self.kid = KernelInceptionDistance(feature=_Precomputed(dim), reset_real_features=False,
+                                               subsets=KID_SUBSETS, subset_size=2).to(device)
+        self.kid.update(real, real=True)
+        self.device = device
+
+    def __call__(self, features: np.ndarray) -> dict[str, float]:
+        fake = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(self.device)
+        self.fid.reset()
+        self.fid.update(fake, real=False)
+        fid = float(self.fid.compute())
+        self.kid.reset()
+        self.kid.update(fake, real=False)
+        self.kid.subset_size = min(KID_SUBSET_SIZE, len(fake), self.n_reference)
+        # KID draws its subsets from the global torch RNG: fork it so the figure is reproducible and nothing
+        # else (a training loop in the same process) sees its state move.
+        with torch.random.fork_rng(devices=[]):  # its randperm uses the CPU generator, even on a GPU
+            torch.manual_seed(KID_SEED)
+            kid_mean, kid_std = self.kid.compute()
+        return {"fer_fid": fid, "fer_kid": float(kid_mean), "fer_kid_std": float(kid_std)}
+
+
+@metric("fer_fid_kid", keys=("fer_fid", "fer_kid", "fer_kid_std"), needs_classifier=True)
+def fer_fid_kid(sample: Sample, reference) -> dict[str, float]:
+    return reference.feature_distances(sample.features)
+
+
+@metric("prdc", keys=("precision", "recall", "density", "coverage"), needs_classifier=True)
+def prdc(sample: Sample, reference) -> dict[str, float]:
+    real = reference.prdc_features(len(sample))
+    # compute_prdc prints the set sizes on stdout, which would interleave with the CLI's own lines.
+    with contextlib.redirect_stdout(io.StringIO()):
+        got = compute_prdc(real_features=real, fake_features=sample.features, nearest_k=PRDC_K)
+    return {k: float(got[k]) for k in ("precision", "recall", "density", "coverage")}
+
+
+def emotion_shares(probs: np.ndarray) -> np.ndarray:
+    """Share of faces whose most likely emotion is each of EMOTIONS (hard counts, sums to 1)."""
+    if len(probs) == 0:
+        return np.zeros(len(EMOTIONS))
+    return np.bincount(probs.argmax(1), minlength=len(EMOTIONS)) / len(probs)
+
+
+EMOTION_KEYS = tuple(f"emotion_{e}" for e in EMOTIONS)
+
+
+@metric("emotions", keys=EMOTION_KEYS + ("emotion_js_prior", "emotion_js_reference", "confidence"),
+        needs_classifier=True)
+def emotions(sample: Sample, reference) -> dict[str, float]:
+    """The classifier's emotion mix of the faces; its JS divergence (bits, 0..1) from FER2013's training prior and
+    from the mix the same classifier finds in the reference faces (the fair target: the classifier is not perfect,
+    and for a one-emotion run the prior is not the goal); and the mean probability of the chosen emotion."""
+    shares = emotion_shares(sample.probs)
+    out = {k: float(v) for k, v in zip(EMOTION_KEYS, shares)}
+    out["emotion_js_prior"] = js_divergence(shares, np.asarray(train_prior()))
+    out["emotion_js_reference"] = js_divergence(shares, emotion_shares(reference.probs))
+    out["confidence"] = float(sample.probs.max(1).mean())
+    return out

@@ -1,0 +1,165 @@
+"""The reference a run's samples are measured against: the real faces' features, the training faces' k-means
+bins and pixels, and the real faces' own diversity figures -- built once and cached by content.
+
+The expensive parts (classifier features of the reference faces, k-means bins of the training faces, the real
+baselines) are cached in the run-independent cache folder (emogan.data.default_cache_dir()), keyed by the data's
+content hashes, the classifier's identity (a hash of its weights) and the settings, and written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import torch
+
+from ..data import FaceSet, default_cache_dir
+from ..io import OutputError, atomic_write_bytes
+from .bins import NDB_SEED, Bins, fit_bins, n_bins
+from .core import SAMPLE_SEED, features_and_probs
+from .diversity import MSSSIM_BETAS, MSSSIM_SIGMA, duplicate_stats, msssim_pairs
+from .features import KID_SUBSETS, PRDC_K, FeatureDistances
+from .pixels import DIM, NEAR_IDENTICAL, nearest, pixel_vectors
+
+if TYPE_CHECKING:
+    from ..classifier import Classifier
+
+# Bump when a metric's definition or a cached array's meaning changes: old caches and old metrics.jsonl files
+# then stop matching instead of being mixed with new figures.
+METRICS_VERSION = 1
+SUBSET_SEED = 2      # which reference faces form the equal-size subset for PRDC and the baselines
+
+
+def classifier_identity(classifier: "Classifier | None") -> dict[str, str] | None:
+    """A hash of the classifier's weights (what decides its features) and the file they came from."""
+    if classifier is None:
+        return None
+    h = hashlib.sha256()
+    for name, t in classifier.net.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return {"sha256": h.hexdigest(), "source": str(classifier.source)}
+
+
+def settings(n: int) -> dict[str, Any]:
+    """Everything besides the data and the classifier that decides the figures: results with other settings
+    must not be mixed in one metrics.jsonl."""
+    return {"version": METRICS_VERSION, "n": n, "sample_seed": SAMPLE_SEED, "pixel_dim": DIM,
+            "near_identical": NEAR_IDENTICAL, "prdc_k": PRDC_K, "kid_subsets": KID_SUBSETS, "msssim": {"pairs": "n/2 disjoint", "sigma": MSSSIM_SIGMA,
+            "betas": [round(b, 6) for b in MSSSIM_BETAS]}, "ndb_seed": NDB_SEED}
+
+
+def _set_record(faces: FaceSet, emotion: str) -> dict[str, Any]:
+    return {"source": faces.source, "split": faces.split, "emotion": emotion, "content_hash": faces.content_hash,
+            "n_images": len(faces)}
+
+
+@dataclass
+class Reference:
+    """Real faces to compare with: `reference` (validation) faces and the run's training faces."""
+    n: int                                   # the sample size this reference was prepared for
+    reference: dict[str, Any]                # where the reference faces came from (source, split, hash, ...)
+    train: dict[str, Any]
+    classifier: dict[str, str] | None        # classifier_identity()
+    features: np.ndarray | None              # (R, 256) reference embeddings
+    probs: np.ndarray | None                 # (R, 7)
+    train_pixels: torch.Tensor               # (T, 576) on the metrics device
+    bins: Bins
+    baselines: dict[str, float | None]       # the real faces' own figures, for comparison
+    device: torch.device
+    _distances: FeatureDistances | None = field(default=None, repr=False)
+
+    def feature_distances(self, features: np.ndarray) -> dict[str, float]:
+        if self._distances is None:
+            # On the CPU even on a GPU machine: 256-d statistics cost well under a second there, and FID's
+            # eigenvalues of a non-symmetric matrix need a CUDA linear-algebra backend that not every build has.
+            self._distances = FeatureDistances(self.features, "cpu")
+        return self._distances(features)
+
+    def prdc_features(self, n: int) -> np.ndarray:
+        """A fixed random subset of the reference features of the sample's size (all of them if fewer)."""
+        return self.features[subset(len(self.features), n)]
+
+    def identity(self) -> dict[str, Any]:
+        """What metrics_config.json records and later runs of the command must match."""
+        return {"settings": settings(self.n),
+                "reference": self.reference, "train": self.train, "classifier": self.classifier}
+
+
+def identity(train: FaceSet, reference: FaceSet, classifier: "Classifier | None", *, n: int,
+             emotion: str) -> dict[str, Any]:
+    """The identity build_reference's Reference will have, known before any of the expensive work."""
+    return {"settings": settings(n), "reference": _set_record(reference, emotion), "train": _set_record(train, emotion),
+            "classifier": classifier_identity(classifier)}
+
+
+def subset(total: int, n: int, seed: int = SUBSET_SEED) -> np.ndarray:
+    """Sorted indices of a fixed random subset of min(n, total) of range(total)."""
+    if n >= total:
+        return np.arange(total)
+    return np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
+
+
+def build_reference(train: FaceSet, reference: FaceSet, classifier: "Classifier | None", *, n: int, emotion: str,
+                    device: torch.device | str = "cpu", cache_dir: Path | None = None) -> Reference:
+    """Prepare (or load from the cache) everything the metrics need about the real faces."""
+    device = torch.device(device)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    clf = classifier_identity(classifier)
+    features = probs = None
+    if classifier is not None:
+        got = _cached(cache, "ref-features", [reference.content_hash, clf["sha256"]],
+                      lambda: dict(zip(("features", "probs"), features_and_probs(classifier, reference.images))))
+        features, probs = got["features"], got["probs"]
+    train_pixels = pixel_vectors(train.images, device)
+    b = _cached(cache, "ndb-bins", [train.content_hash, n_bins(len(train))],
+                lambda: _bins_arrays(fit_bins(train_pixels)))
+    bins = Bins(b["centres"], b["shares"], int(b["n_train"]))
+    base = _cached(cache, "baselines", [reference.content_hash, train.content_hash, settings(n)],
+                   lambda: _baselines(reference.images[subset(len(reference), n)], train_pixels, device))
+    baselines = {k: (None if np.isnan(v) else float(v)) for k, v in base.items()}
+    return Reference(n, _set_record(reference, emotion), _set_record(train, emotion), clf, features, probs,
+                     train_pixels, bins, baselines, device)
+
+
+def _bins_arrays(bins: Bins) -> dict[str, np.ndarray]:
+    return {"centres": bins.centres, "shares": bins.shares, "n_train": np.array(bins.n_train)}
+
+
+def _baselines(images: np.ndarray, train_pixels: torch.Tensor, device: torch.device) -> dict[str, np.ndarray]:
+    """The classifier-free figures of real reference faces, computed exactly as for generated ones."""
+    px = pixel_vectors(images, device)
+    dup = duplicate_stats(px)
+    _, d = nearest(px, train_pixels, k=1)
+    return {"msssim_real": np.array(msssim_pairs(images, device=device)),
+            "duplicate_rate_real": np.array(dup["duplicate_rate"]),
+            "birthday_support_real": np.array(np.nan if dup["birthday_support"] is None else dup["birthday_support"]),
+            "nn_train_dist_real": np.array(np.median(d[:, 0])),
+            "memorised_rate_real": np.array((d[:, 0] < NEAR_IDENTICAL).mean())}
+
+
+def _cached(cache: Path, kind: str, key: list[Any],
+            compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Arrays from cache/metrics-<kind>-<hash of key and version>.npz, computed and written atomically if absent
+    or unreadable (a damaged cache file is simply recomputed)."""
+    digest = hashlib.sha256(json.dumps([METRICS_VERSION, kind, DIM, NEAR_IDENTICAL] + key).encode()).hexdigest()[:32]
+    path = cache / f"metrics-{kind}-{digest}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, KeyError, EOFError):
+            pass
+    arrays = compute()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    try:
+        atomic_write_bytes(path, buf.getvalue())
+    except OutputError:
+        pass   # a read-only cache only costs time
+    return arrays

@@ -1,0 +1,153 @@
+"""Metrics on disk, in the run folder: metrics_config.json (what they were measured against) and metrics.jsonl
+(one JSON object per snapshot: {"iteration", "n", <metric keys>}), appended and flushed line by line.
+
+A killed computation can tear the last line: readers ignore it, and the next append first rewrites the file
+without it. Lines computed against another reference, classifier, N or metric version are never mixed in: the
+config is checked before anything is appended.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import RunError
+from ..io import OutputError, atomic_write_bytes, atomic_write_json
+from . import CONFIG_FILE, METRICS_FILE
+
+FORMAT = "emogan.metrics/1"
+
+
+class MetricsMismatch(RunError):
+    """The run's metrics were computed with another reference, classifier or settings."""
+
+
+def _complete_lines(path: Path) -> tuple[list[str], bool]:
+    """The file's complete lines and whether a torn (unterminated) last line was dropped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [], False
+    except (OSError, UnicodeDecodeError) as e:
+        raise RunError(f"{path}: cannot read ({e})") from None
+    lines = text.splitlines(keepends=True)
+    torn = bool(lines) and not lines[-1].endswith("\n")
+    return (lines[:-1] if torn else lines), torn
+
+
+def read_lines(run_path: str | Path) -> list[dict[str, Any]]:
+    """Every complete metrics line of a run (none if it has no metrics yet); a damaged line is a RunError."""
+    path = Path(run_path) / METRICS_FILE
+    lines, _ = _complete_lines(path)
+    out = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise RunError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("iteration"), int):
+            raise RunError(f"{path}:{lineno}: a metrics line needs an integer 'iteration'")
+        out.append(obj)
+    return out
+
+
+def read_metrics(run_path: str | Path) -> pd.DataFrame:
+    """The run's metrics as a frame sorted by iteration (last line wins for a repeated iteration); empty frame
+    with an 'iteration' column when there are none. null (a metric that could not be computed) reads as NaN."""
+    rows = read_lines(run_path)
+    if not rows:
+        return pd.DataFrame({"iteration": pd.Series([], dtype="int64")})
+    df = pd.DataFrame(rows)
+    df = df.drop_duplicates("iteration", keep="last").sort_values("iteration").reset_index(drop=True)
+    df["iteration"] = df["iteration"].astype("int64")
+    return df
+
+
+def read_config(run_path: str | Path) -> dict[str, Any] | None:
+    path = Path(run_path) / CONFIG_FILE
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RunError(f"{path}: cannot read ({str(e).splitlines()[0]})") from None
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        fmt = obj.get("format") if isinstance(obj, dict) else None
+        raise RunError(f"{path}: not an EmoGAN metrics config (format {fmt!r})")
+    return obj
+
+
+def _differences(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """What differs between two identities, as short phrases (paths may differ: the same data can move)."""
+    out = []
+    if stored.get("settings") != now.get("settings"):
+        s, n = stored.get("settings") or {}, now.get("settings") or {}
+        keys = sorted(k for k in set(s) | set(n) if s.get(k) != n.get(k))
+        out += [f"{k} {s.get(k)!r} -> {n.get(k)!r}" for k in keys]
+    for part in ("reference", "train"):
+        a, b = stored.get(part) or {}, now.get(part) or {}
+        if a.get("content_hash") != b.get("content_hash") or a.get("emotion") != b.get("emotion"):
+            out.append(f"{part} faces {a.get('content_hash', '?')[:12]} ({a.get('n_images')}) -> "
+                       f"{b.get('content_hash', '?')[:12]} ({b.get('n_images')})")
+    a, b = stored.get("classifier"), now.get("classifier")
+    if (a or {}).get("sha256") != (b or {}).get("sha256"):
+        name = lambda c: "none" if not c else c["sha256"][:12]  # noqa: E731
+        out.append(f"classifier {name(a)} -> {name(b)}")
+    return out
+
+
+def check_compatible(run_path: str | Path, identity: dict[str, Any]) -> None:
+    """Raise MetricsMismatch if the run's stored metrics were computed under another identity (none stored: fine)."""
+    stored = read_config(run_path)
+    diff = _differences(stored, identity) if stored is not None else []
+    if diff:
+        raise MetricsMismatch(f"{Path(run_path) / METRICS_FILE}: computed with a different reference, classifier "
+                              f"or settings ({'; '.join(diff[:3])}); pass --restart to recompute them")
+
+
+class MetricsLog:
+    """The metrics of one run, opened for appending against a given identity (Reference.identity())."""
+
+    def __init__(self, run_path: str | Path, identity: dict[str, Any], restart: bool = False,
+                 extra: dict[str, Any] | None = None) -> None:
+        self.dir = Path(run_path)
+        self.path = self.dir / METRICS_FILE
+        self.config_path = self.dir / CONFIG_FILE
+        if restart or read_config(self.dir) is None:
+            # A new config: lines written under another one (or without one) are not kept.
+            atomic_write_json(self.config_path, {"format": FORMAT, **identity, **(extra or {}),
+                                                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+            atomic_write_bytes(self.path, b"")
+        else:
+            check_compatible(self.dir, identity)
+        lines, torn = _complete_lines(self.path)
+        if torn:
+            atomic_write_bytes(self.path, "".join(lines).encode("utf-8"))
+        self.done = {row["iteration"] for row in read_lines(self.dir)}
+
+    def append(self, row: dict[str, Any]) -> None:
+        """One line, flushed and fsynced: what was appended survives a kill."""
+        text = json.dumps({k: _json_value(v) for k, v in row.items()}, allow_nan=False) + "\n"
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise OutputError(f"cannot write {self.path}: {e.strerror or e}") from None
+        self.done.add(int(row["iteration"]))
+
+
+def _json_value(v: Any) -> Any:
+    """NaN and infinities are not JSON: a figure that cannot be defined is written as null."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v

@@ -1,0 +1,88 @@
+"""emogan.metrics.evaluate: the same N latents at every snapshot, one line per snapshot, exact resume."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from emogan.classifier import Classifier, ClassifierConfig, EmotionNet
+from emogan.data import load_faces
+from emogan.metrics import build_reference, evaluate_run, metric_latents, selected_iterations
+from emogan.metrics.core import SAMPLE_SEED
+from emogan.metrics.store import METRICS_FILE, read_metrics
+from emogan.runs import Run
+from emogan.sampling import random_latents
+from tiny import FIXTURE
+
+
+def copy_thinned(explorer_runs, dest):
+    """A copy of the tiny M1 run (snapshots every 10 of 40 iterations) without generator weights at 10 and 30,
+    as `--weights-every 20` would have left it."""
+    shutil.copytree(explorer_runs / "M1-all-s0", dest)
+    index = json.loads((dest / "index.json").read_text())
+    for s in index["snapshots"]:
+        if s["iteration"] in (10, 30):
+            s["weights"] = None
+    (dest / "index.json").write_text(json.dumps(index))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def setup(explorer_runs, tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    copy_thinned(explorer_runs, root / "tiny")
+    cache = tmp_path_factory.mktemp("cache")
+    torch.manual_seed(0)
+    clf = Classifier(EmotionNet(ClassifierConfig(widths=(8, 16, 32, 64))).eval())
+    train, val = load_faces(FIXTURE, "train", cache_dir=cache), load_faces(FIXTURE, "validation", cache_dir=cache)
+    return root, clf, build_reference(train, val, clf, n=40, emotion="all", cache_dir=cache)
+
+
+def test_latents_are_the_fixed_ones_then_a_seeded_batch(setup):
+    run = Run(setup[0] / "tiny")
+    z = metric_latents(run, 40)
+    fixed = run.fixed_latents()
+    assert z.shape == (40, fixed.shape[1]) and torch.equal(z[:16], fixed)
+    assert torch.equal(z[16:], random_latents(24, fixed.shape[1], SAMPLE_SEED))
+    assert torch.equal(metric_latents(run, 10), fixed[:10]) and torch.equal(metric_latents(run, 40), z)
+
+
+def test_selected_iterations_skip_snapshots_without_weights(setup):
+    run = Run(setup[0] / "tiny")
+    with_weights = run.weight_iterations()
+    assert set(with_weights) < set(run.snapshot_iterations())        # weights_every thinned them
+    assert with_weights == [20, 40]
+    chosen, no_weights = selected_iterations(run, 10)
+    assert chosen == with_weights and no_weights == 2
+    assert selected_iterations(run, 1000) == ([with_weights[-1]], 0)  # the last one always counts
+
+
+def test_one_line_per_snapshot_and_an_interrupted_run_resumes_to_the_same_lines(setup, tmp_path):
+    root, clf, ref = setup
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(root / "tiny", a)
+    shutil.copytree(root / "tiny", b)
+    seen = []
+    full = evaluate_run(Run(a), ref, clf, n=40, every=10, progress_fn=seen.append)
+    its = Run(a).weight_iterations()
+    assert full.computed == len(its) and [s.iteration for s in seen] == its
+    lines = [json.loads(x) for x in (a / METRICS_FILE).read_text().splitlines()]
+    assert [x["iteration"] for x in lines] == its and all(x["n"] == 40 for x in lines)
+    assert isinstance(lines[0]["fer_fid"], float) and isinstance(lines[0]["duplicate_rate"], float)
+
+    calls = iter([False, True])                                      # stop after the first snapshot
+    part = evaluate_run(Run(b), ref, clf, n=40, every=10, abort_fn=lambda: next(calls, True))
+    assert part.computed == 1
+    rest = evaluate_run(Run(b), ref, clf, n=40, every=10)
+    assert (rest.computed, rest.present) == (len(its) - 1, 1)
+    assert (b / METRICS_FILE).read_text() == (a / METRICS_FILE).read_text()   # deterministic, same order
+    again = evaluate_run(Run(b), ref, clf, n=40, every=10)
+    assert (again.computed, again.present) == (0, len(its))
+    assert read_metrics(b)["iteration"].tolist() == its
+
+
+def test_a_reference_for_another_n_is_refused(setup, tmp_path):
+    root, clf, ref = setup
+    with pytest.raises(ValueError, match="n=40"):
+        evaluate_run(Run(root / "tiny"), ref, clf, n=41)

@@ -1,0 +1,35 @@
+"""emogan.metrics.gallery: nearest training faces and closest sample pairs for the explorer, and the data path."""
+
+import numpy as np
+import pytest
+
+from emogan.data import load_faces
+from emogan.errors import DataError
+from emogan.metrics.gallery import closest_sample_pairs, data_path, nearest_training
+from tiny import FIXTURE
+
+
+def test_a_copied_training_face_is_found_at_distance_zero(tmp_path):
+    train = load_faces(FIXTURE, "train", cache_dir=tmp_path).images
+    faces = np.stack([train[17], 255 - train[3]])
+    idx, dist = nearest_training(faces, train, k=3)
+    assert idx[0, 0] == 17 and dist[0, 0] < 1e-3 and dist[1, 0] > 0.1
+    assert (np.diff(dist, axis=1) >= 0).all()
+
+
+def test_closest_pairs_put_the_planted_duplicate_first(tmp_path):
+    faces = load_faces(FIXTURE, "train", cache_dir=tmp_path).images[:20].copy()
+    faces[11] = faces[4]
+    pairs, dist = closest_sample_pairs(faces, k=4)
+    assert tuple(pairs[0]) == (4, 11) and dist[0] < 1e-3 and len(pairs) == 4
+
+
+def test_data_path_prefers_the_argument_then_the_environment_then_the_config(monkeypatch):
+    run = type("Run", (), {"config": {"data": {"source": "/recorded"}}, "path": "runs/x"})()
+    monkeypatch.delenv("EMOGAN_DATA", raising=False)
+    assert str(data_path(run)) == "/recorded"
+    monkeypatch.setenv("EMOGAN_DATA", "/env")
+    assert str(data_path(run)) == "/env" and str(data_path(run, "/given")) == "/given"
+    monkeypatch.delenv("EMOGAN_DATA")
+    with pytest.raises(DataError, match="--data"):
+        data_path(type("Run", (), {"config": {}, "path": "runs/x"})())

@@ -1,0 +1,90 @@
+"""explorer/mode_collapse.py through Streamlit's AppTest: metric curves on the shared iteration cursor, the
+verdicts, and the two galleries, on tiny runs whose metrics were computed by the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from emogan.cli import main
+from tiny import FIXTURE
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _script(repo: str, root: str) -> None:
+    import sys
+    if repo not in sys.path:
+        sys.path.insert(0, repo)
+    import explorer_app
+    explorer_app.main(["--runs", root], start="mode-collapse")
+
+
+@pytest.fixture(scope="module")
+def measured(explorer_runs, tmp_path_factory) -> Path:
+    """A copy of the six tiny runs, M1 and M5 measured without the classifier (N=32, at iterations 20 and 40)."""
+    root = tmp_path_factory.mktemp("mc") / "runs"
+    shutil.copytree(explorer_runs, root)
+    assert main(["metrics", "M1-all-s0", "M5-all-s0", "--root", str(root), "--data", str(FIXTURE), "--n", "32",
+                 "--every", "20", "--no-classifier", "--device", "cpu", "--quiet"]) == 0
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_page(root: Path) -> AppTest:
+    return AppTest.from_function(_script, args=(str(REPO), str(root)), default_timeout=120).run()
+
+
+def specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.main.get("plotly_chart")]
+
+
+def test_curves_verdicts_and_galleries(measured):
+    at = open_page(measured)
+    assert not at.exception, [e.value for e in at.exception]
+    verdicts = at.main.dataframe[0].value
+    assert verdicts["run"].tolist() == [f"M{i}-all-s0" for i in range(1, 7)]
+    measured_rows = verdicts[verdicts["run"].isin(["M1-all-s0", "M5-all-s0"])]
+    assert measured_rows["measured at"].tolist() == [40, 40]
+    assert all(v == "healthy" or "collaps" in v for v in measured_rows["verdict"])
+    assert (verdicts[~verdicts["run"].isin(["M1-all-s0", "M5-all-s0"])]["verdict"] == "no metrics yet").all()
+    assert any("python -m emogan metrics M2-all-s0" in str(i.value) for i in at.main.info)
+
+    charts = specs(at)
+    titles = [c["layout"]["title"]["text"] for c in charts]
+    assert any(t.startswith("MS-SSIM") for t in titles) and any(t.startswith("Near-duplicate") for t in titles)
+    for c in charts:                              # the same axis span and cursor as the loss curves
+        assert c["layout"]["xaxis"]["range"] == [0, 40] and c["layout"]["clickmode"] == "event+select"
+        assert [s["x0"] for s in c["layout"]["shapes"] if s.get("line", {}).get("dash") == "dot"] == [40]
+        assert {t["name"] for t in c["data"]} == {"M1-all-s0", "M5-all-s0"}
+    ms = next(c for c in charts if c["layout"]["title"]["text"].startswith("MS-SSIM"))
+    assert any(s.get("line", {}).get("dash") == "dash" for s in ms["layout"]["shapes"])   # the real faces' figure
+
+    assert len([u for img in at.main.image for u in img.value]) == 2       # nearest faces, closest pairs
+    assert "near-identical to a training face" in "\n".join(str(c.value) for c in at.main.caption)
+
+    at.sidebar.select_slider(key="iteration_slider").set_value(20).run()
+    assert not at.exception
+    assert "Verdict at iteration 20" in "\n".join(str(m.value) for m in at.main.markdown)
+    for c in specs(at):
+        assert [s["x0"] for s in c["layout"]["shapes"] if s.get("line", {}).get("dash") == "dot"] == [20]
+    assert at.main.dataframe[0].value.set_index("run").loc["M1-all-s0", "measured at"] == 20
+
+
+def test_the_pair_search_can_use_the_measured_faces(measured):
+    at = open_page(measured)
+    before = [u for img in at.main.image for u in img.value][1]
+    at.main.radio(key="mc_pair_pool").set_value("256 faces (as measured)").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [u for img in at.main.image for u in img.value][1] != before
+    assert "256 faces" in "\n".join(str(c.value) for c in at.main.caption)
