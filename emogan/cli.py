@@ -74,6 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EmoganError as e:
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2
+    except OSError as e:
+        # A path the system refuses before our own checks could say why (name too long, permissions, a loop...).
+        message = f"{e.filename}: {e.strerror or e}" if e.filename else str(e.strerror or e)
+        print(f"error: {(message.splitlines() or [type(e).__name__])[0]}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

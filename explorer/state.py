@@ -309,6 +309,12 @@ def classifier() -> tuple[Any, str]:
     folder = config().classifier_dir
     weights = (folder if folder is not None else default_weights_dir()) / "classifier.safetensors"
     if not weights.is_file():
+        from emogan.checkpoint import PICKLE_SUFFIXES
+        if weights.parent.is_dir() and any(p.suffix.lower() in PICKLE_SUFFIXES for p in weights.parent.iterdir()):
+            # Pickle files are there: the loader's own line says they were refused and why.
+            from emogan.classifier import load_classifier
+            _, problem = attempt(load_classifier, folder)
+            return None, problem or classifier_hint(folder)
         return None, classifier_hint(folder)
     return attempt(_classifier, str(folder) if folder is not None else None, _mtime(weights))
 

@@ -70,8 +70,11 @@ def load_classifier(weights_dir: str | Path | None = None, device: str | torch.d
     file is picked up and a long-lived app holds at most two nets."""
     folder = Path(weights_dir).expanduser() if weights_dir is not None else default_weights_dir()
     path = folder.resolve() / WEIGHTS_FILE
-    _warn_about_pickles(folder)
+    pickles = _warn_about_pickles(folder)
     if not path.is_file():
+        if pickles:     # say why the file that is there was not used, not just "missing"
+            raise CheckpointError(f"{folder}: {', '.join(pickles)} refused: pickle-based weights are never loaded "
+                                  f"(they can run code) and {WEIGHTS_FILE} is not there; train it with {TRAIN_HINT}")
         if weights_dir is None:
             raise CheckpointError(f"the shipped classifier weights are missing: {path} not found; "
                                   f"train them with {TRAIN_HINT}")
@@ -102,14 +105,15 @@ def _read_info(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _warn_about_pickles(folder: Path) -> None:
+def _warn_about_pickles(folder: Path) -> list[str]:
     try:
         pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
     except OSError:
-        return
+        return []
     if pickles:
         warnings.warn(f"{folder}: ignoring {', '.join(pickles)}: pickle-based weights are never loaded "
                       f"(they can run code); only {WEIGHTS_FILE} is read", stacklevel=3)
+    return pickles
 
 
 def clear_cache() -> None:
