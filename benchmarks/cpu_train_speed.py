@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emogan.data import load_faces  # noqa: E402
 from emogan.models import REGISTRY  # noqa: E402
-from emogan.training import Progress, train  # noqa: E402
+from emogan.training import train  # noqa: E402
 
 
 def main() -> None:

@@ -14,18 +14,7 @@ from emogan.metrics.store import METRICS_FILE, read_metrics
 from emogan.runs import Run
 from emogan.sampling import random_latents
 from tiny import FIXTURE
-
-
-def copy_thinned(explorer_runs, dest):
-    """A copy of the tiny M1 run (snapshots every 10 of 40 iterations) without generator weights at 10 and 30,
-    as `--weights-every 20` would have left it."""
-    shutil.copytree(explorer_runs / "M1-all-s0", dest)
-    index = json.loads((dest / "index.json").read_text())
-    for s in index["snapshots"]:
-        if s["iteration"] in (10, 30):
-            s["weights"] = None
-    (dest / "index.json").write_text(json.dumps(index))
-    return dest
+from tiny import copy_thinned
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from emogan.data import FaceSet, load_faces
@@ -27,3 +29,15 @@ def tiny_run(root: Path, name: str = "tiny", model: str = "M3", iters: int = 20,
     train(fixture_faces(), root / name, model=tiny(model), iters=iters, batch=8, snapshot_every=snapshot_every,
           snapshot_at=(), n_fixed=16, device="cpu", **kw)
     return root / name
+
+
+def copy_thinned(explorer_runs: Path, dest: Path) -> Path:
+    """A copy of the tiny M1 run (snapshots every 10 of 40 iterations) without generator weights at 10 and 30,
+    as `--weights-every 20` would have left it."""
+    shutil.copytree(explorer_runs / "M1-all-s0", dest)
+    index = json.loads((dest / "index.json").read_text())
+    for s in index["snapshots"]:
+        if s["iteration"] in (10, 30):
+            s["weights"] = None
+    (dest / "index.json").write_text(json.dumps(index))
+    return dest
