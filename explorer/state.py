@@ -303,20 +303,26 @@ def _classifier(folder: str | None, stamp_: int) -> Any:
     return load_classifier(folder)
 
 
-def classifier() -> tuple[Any, str]:
-    """(classifier, '') or (None, one line saying where the weights were looked for and how to make them)."""
+def _classifier_key() -> tuple[str | None, Path]:
+    """The --classifier folder (None: the shipped one) and its weights file."""
     from emogan.classifier import default_weights_dir
     folder = config().classifier_dir
-    weights = (folder if folder is not None else default_weights_dir()) / "classifier.safetensors"
+    return (str(folder) if folder is not None else None,
+            (folder if folder is not None else default_weights_dir()) / "classifier.safetensors")
+
+
+def classifier() -> tuple[Any, str]:
+    """(classifier, '') or (None, one line saying where the weights were looked for and how to make them)."""
+    folder, weights = _classifier_key()
     if not weights.is_file():
         from emogan.checkpoint import PICKLE_SUFFIXES
         if weights.parent.is_dir() and any(p.suffix.lower() in PICKLE_SUFFIXES for p in weights.parent.iterdir()):
             # Pickle files are there: the loader's own line says they were refused and why.
             from emogan.classifier import load_classifier
             _, problem = attempt(load_classifier, folder)
-            return None, problem or classifier_hint(folder)
-        return None, classifier_hint(folder)
-    return attempt(_classifier, str(folder) if folder is not None else None, _mtime(weights))
+            return None, problem or classifier_hint(config().classifier_dir)
+        return None, classifier_hint(config().classifier_dir)
+    return attempt(_classifier, folder, _mtime(weights))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -325,31 +331,28 @@ def _judged(folder: str | None, stamp_: int, images: np.ndarray) -> pd.DataFrame
     return judge(images, _classifier(folder, stamp_))
 
 
-def judged(images: np.ndarray) -> tuple[pd.DataFrame | None, str]:
-    clf, err = classifier()
-    if clf is None:
-        return None, err
-    from emogan.classifier import default_weights_dir
-    folder = config().classifier_dir
-    w = (folder if folder is not None else default_weights_dir()) / "classifier.safetensors"
-    return attempt(_judged, str(folder) if folder is not None else None, _mtime(w), np.ascontiguousarray(images))
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def _distribution(folder: str | None, stamp_: int, images: np.ndarray) -> pd.DataFrame:
     from emogan.classifier import compare_with_prior
     return compare_with_prior(images, _classifier(folder, stamp_))
 
 
-def emotion_mix(images: np.ndarray) -> tuple[pd.DataFrame | None, str]:
-    """Generated vs FER2013 emotion shares (index EMOTIONS), or the one-line reason there is none."""
+def _with_classifier(fn: Callable[..., T], images: np.ndarray) -> tuple[T | None, str]:
     clf, err = classifier()
     if clf is None:
         return None, err
-    from emogan.classifier import default_weights_dir
-    folder = config().classifier_dir
-    w = (folder if folder is not None else default_weights_dir()) / "classifier.safetensors"
-    return attempt(_distribution, str(folder) if folder is not None else None, _mtime(w), np.ascontiguousarray(images))
+    folder, weights = _classifier_key()
+    return attempt(fn, folder, _mtime(weights), np.ascontiguousarray(images))
+
+
+def judged(images: np.ndarray) -> tuple[pd.DataFrame | None, str]:
+    """Each face's predicted emotion and confidence, or the one-line reason there is none."""
+    return _with_classifier(_judged, images)
+
+
+def emotion_mix(images: np.ndarray) -> tuple[pd.DataFrame | None, str]:
+    """Generated vs FER2013 emotion shares (index EMOTIONS), or the one-line reason there is none."""
+    return _with_classifier(_distribution, images)
 
 
 # ---------------------------------------------------------------- the current iteration
