@@ -39,21 +39,22 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 def explorer_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six finished tiny runs M1..M6 on the real-image fixture (40 iterations, a snapshot every 10): what the
     explorer's tests browse. Read-only: tests that damage a run copy it first."""
-    import torch
-
     from emogan.models import ORIGINAL_SIX
     from tiny import tiny_run
 
     root = tmp_path_factory.mktemp("explorer-runs")
-    threads = torch.get_num_threads()
-    # Tiny convolutions gain nothing from a second thread, and on a busy shared CPU the threads' spin-waits make
-    # them ~10x slower: one thread builds the six runs in seconds.
-    torch.set_num_threads(1)
-    try:
-        with pytest.MonkeyPatch.context() as mp:     # session-scoped: the per-test cache isolation is not active yet
-            mp.setenv("EMOGAN_CACHE", str(tmp_path_factory.mktemp("emogan-cache-session")))
-            for model in ORIGINAL_SIX:
-                tiny_run(root, f"{model}-all-s0", model, iters=40, snapshot_every=10)
-    finally:
-        torch.set_num_threads(threads)
+    with pytest.MonkeyPatch.context() as mp:     # session-scoped: the per-test cache isolation is not active yet
+        mp.setenv("EMOGAN_CACHE", str(tmp_path_factory.mktemp("emogan-cache-session")))
+        for model in ORIGINAL_SIX:
+            tiny_run(root, f"{model}-all-s0", model, iters=40, snapshot_every=10)
+    return root
+
+
+@pytest.fixture
+def runs(explorer_runs: Path, tmp_path: Path) -> Path:
+    """A private copy of the six tiny runs, free to damage."""
+    import shutil
+
+    root = tmp_path / "runs"
+    shutil.copytree(explorer_runs, root)
     return root

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pickle
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
-import torch
 
 from emogan.cli import main
 
@@ -66,15 +64,6 @@ def malicious_pickle(marker: Path) -> bytes:
     return pickle.dumps({"state_dict": {"fc.weight": _Planted(str(marker))}, "iteration": 4})
 
 
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Tiny models on a shared CPU: a second thread only adds spin-waiting (see tests/conftest.py)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 _CLEAN_RUN: list[Path] = []
@@ -87,6 +76,5 @@ def shared_clean_run(tmp_path_factory) -> Path:
     if not _CLEAN_RUN:
         from tiny import tiny_run
 
-        with single_thread():
-            _CLEAN_RUN.append(tiny_run(tmp_path_factory.mktemp("clean-run"), "r", iters=4, snapshot_every=2))
+        _CLEAN_RUN.append(tiny_run(tmp_path_factory.mktemp("clean-run"), "r", iters=4, snapshot_every=2))
     return _CLEAN_RUN[0]

@@ -8,16 +8,6 @@ import torch
 from emogan.classifier.model import ClassifierConfig, EmotionNet, count_macs, fold_batchnorm
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny nets gain nothing from a second thread, and on a shared machine OpenMP threads that wait on each other
-    # made these tests 5-10x slower; one thread keeps them fast wherever they run.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def randomise_batchnorm(net: torch.nn.Module, seed: int = 0) -> None:
     """Give every BN non-trivial statistics, as after training (a fresh BN is the identity and hides mistakes)."""
     g = torch.Generator().manual_seed(seed)

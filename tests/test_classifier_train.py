@@ -17,16 +17,6 @@ TINY = ClassifierConfig(widths=(16, 32, 32, 32), dropout=0.0)
 STILL = TrainOptions(rotate=0, scale=0, translate=0, flip=False, erase=0)  # augmentation that should do nothing
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny nets gain nothing from a second thread, and on a shared machine OpenMP threads that wait on each other
-    # made these tests 5-10x slower; one thread keeps them fast wherever they run.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def faces_batch(n=6, seed=0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, 256, (n, 1, 48, 48), generator=g).float().div(127.5).sub(1)

@@ -51,14 +51,6 @@ def _fresh_caches():
     st.cache_resource.clear()
 
 
-@pytest.fixture
-def runs(explorer_runs, tmp_path) -> Path:
-    """A private copy of the six tiny runs, free to damage."""
-    root = tmp_path / "runs"
-    shutil.copytree(explorer_runs, root)
-    return root
-
-
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_the_six_runs(explorer_runs, page):
     at = open_app(explorer_runs, page)

@@ -13,7 +13,7 @@ import pytest
 import emogan.runs
 from emogan.io import OutputError
 from emogan.runs import Run
-from reliability_helpers import assert_one_line_error, fingerprint, run_cli, shared_clean_run, single_thread
+from reliability_helpers import assert_one_line_error, fingerprint, run_cli, shared_clean_run
 from tiny import FIXTURE, REPO, fixture_faces, tiny, tiny_run
 
 LOSS_COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]
@@ -65,20 +65,19 @@ def test_a_full_disk_stops_a_resume_before_its_first_iteration(run, monkeypatch)
 def test_a_disk_filling_up_mid_run_keeps_every_listed_snapshot_and_resumes_exactly(tmp_path):
     kw = dict(model=tiny("M3"), batch=8, snapshot_every=2, snapshot_at=(), n_fixed=16, device="cpu", seed=1)
     faces = fixture_faces()
-    with single_thread():
-        from emogan.training import train
+    from emogan.training import train
 
-        train(faces, tmp_path / "reference", iters=12, **kw)
-        with pytest.MonkeyPatch.context() as mp, pytest.raises(OutputError, match="No space left on device"):
-            count = _full_after(mp, tmp_path / "runs", allowed=20)           # about 4 snapshots, then full
-            train(faces, tmp_path / "runs" / "r", iters=12, **kw)
-        assert count["n"] > 20
-        run = Run(tmp_path / "runs" / "r")
-        assert 0 < len(run.snapshot_iterations()) < 6
-        for it in run.snapshot_iterations():
-            run.grid(it), run.load_generator(it)
-        assert not list(run.path.rglob("*.tmp"))
-        train(faces, tmp_path / "runs" / "r", iters=12, resume=True, **kw)    # space again: it carries on
+    train(faces, tmp_path / "reference", iters=12, **kw)
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(OutputError, match="No space left on device"):
+        count = _full_after(mp, tmp_path / "runs", allowed=20)           # about 4 snapshots, then full
+        train(faces, tmp_path / "runs" / "r", iters=12, **kw)
+    assert count["n"] > 20
+    run = Run(tmp_path / "runs" / "r")
+    assert 0 < len(run.snapshot_iterations()) < 6
+    for it in run.snapshot_iterations():
+        run.grid(it), run.load_generator(it)
+    assert not list(run.path.rglob("*.tmp"))
+    train(faces, tmp_path / "runs" / "r", iters=12, resume=True, **kw)    # space again: it carries on
     pd.testing.assert_frame_equal(Run(tmp_path / "reference").losses()[LOSS_COLS], run.losses()[LOSS_COLS])
 
 

@@ -5,7 +5,7 @@ import math
 import emogan.training as training
 from emogan.losses import d_bce, g_bce
 from emogan.runs import Run
-from reliability_helpers import run_cli, single_thread
+from reliability_helpers import run_cli
 from tiny import FIXTURE, tiny_run
 
 
@@ -21,10 +21,9 @@ def _blow_up_at(monkeypatch, step: int, bad: float) -> None:
 
 def test_the_cli_flags_a_diverged_run_and_lists_it(tmp_path, monkeypatch, capsys):
     _blow_up_at(monkeypatch, 7, float("nan"))
-    with single_thread():
-        code, _, err = run_cli(["train", "--data", FIXTURE, "--model", "M1", "--iters", 30, "--batch", 2,
-                                "--snapshot-every", 5, "--out", tmp_path, "--no-progress", "--device", "cpu",
-                                "--engine", "plain"], capsys)
+    code, _, err = run_cli(["train", "--data", FIXTURE, "--model", "M1", "--iters", 30, "--batch", 2,
+                            "--snapshot-every", 5, "--out", tmp_path, "--no-progress", "--device", "cpu",
+                            "--engine", "plain"], capsys)
     assert code == 1, err
     # Losses are checked a block at a time (no host sync per step), so a few more steps may have run.
     last_line = err.strip().splitlines()[-1]
@@ -45,8 +44,7 @@ def test_the_cli_flags_a_diverged_run_and_lists_it(tmp_path, monkeypatch, capsys
 
 def test_an_infinite_loss_is_flagged_too(tmp_path, monkeypatch):
     _blow_up_at(monkeypatch, 4, float("inf"))
-    with single_thread():
-        result = tiny_run(tmp_path, "r", "M1", iters=30, snapshot_every=5)
+    result = tiny_run(tmp_path, "r", "M1", iters=30, snapshot_every=5)
     run = Run(result)
     assert run.status()["state"] == "diverged" and run.status()["message"] == "losses became NaN/inf at iteration 4"
     assert math.isinf(run.losses().loss_D.iloc[-1]) and list(run.losses().iteration) == [1, 2, 3, 4]

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import emogan.training as training
 from emogan.losses import d_bce, g_bce
-from reliability_helpers import malicious_pickle, single_thread
+from reliability_helpers import malicious_pickle
 from tiny import tiny_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,13 +50,6 @@ def one_line_saying(at: AppTest, *needles: str) -> str:
 def _fresh_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
-
-
-@pytest.fixture
-def runs(explorer_runs, tmp_path) -> Path:
-    root = tmp_path / "runs"
-    shutil.copytree(explorer_runs, root)
-    return root
 
 
 def test_planted_pickles_never_run_in_the_explorer(runs, tmp_path):
@@ -116,8 +109,7 @@ def test_a_diverged_run_is_shown_as_diverged(runs, monkeypatch):
 
     monkeypatch.setattr(training, "get_losses", lambda name: (d_loss_blowing_up, g_bce))
     shutil.rmtree(runs / "M5-all-s0")
-    with single_thread():
-        tiny_run(runs, "M5-all-s0", "M5", iters=40, snapshot_every=10)
+    tiny_run(runs, "M5-all-s0", "M5", iters=40, snapshot_every=10)
     at = open_app(runs, "losses")                 # every page starts with the same problem lines
     assert not at.exception
     assert "M5-all-s0" in at.sidebar.multiselect[0].value                   # still selected, not hidden

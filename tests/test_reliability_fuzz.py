@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from emogan.data import load_faces
 from emogan.errors import DataError
 from emogan.training import TrainResult
-from reliability_helpers import fingerprint, run_cli, shared_clean_run, single_thread
+from reliability_helpers import fingerprint, run_cli, shared_clean_run
 from tiny import FIXTURE
 
 _EXAMPLES = {"ci": 30, "long": 1500}
@@ -294,8 +294,7 @@ def test_fuzzed_cli_arguments(sandbox, capsys, monkeypatch):
     def check(argv):
         shutil.rmtree(out, ignore_errors=True)
         before = fingerprint(sandbox)
-        with single_thread():
-            code, stdout, err = run_cli(argv, capsys)
+        code, stdout, err = run_cli(argv, capsys)
         assert "Traceback" not in err + stdout, (argv, err)
         after = fingerprint(sandbox)
         if code == 0:                # new files are fine (outputs); what was there must stay as it was
