@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"built six full-size runs in {root} ({time.perf_counter() - t0:.0f} s)")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; torch threads {args.threads}")
         a = bench_iteration(root, args.visits)
-        print(f"(a) iteration change, side by side, 6 runs x 16 faces (AppTest rerun):")
+        print("(a) iteration change, side by side, 6 runs x 16 faces (AppTest rerun):")
         print(f"    first visit of an iteration: {_ms(a['cold'], 'a_cold')}")
         print(f"    revisit (cached):            {_ms(a['warm'], 'a_warm')}")
         b = bench_interpolation(root, args.trials)

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from emogan.data import load_faces  # noqa: E402
 from emogan.device import resolve_device  # noqa: E402
 from emogan.fast import Job, train_many  # noqa: E402
+from emogan.provenance import device_name  # noqa: E402
 from emogan.models import ORIGINAL_SIX, build_discriminator, build_generator, get_config  # noqa: E402
 
 
@@ -81,7 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     device = resolve_device(args.device)
     models = args.models.split(",")
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    name = device_name(device)
     faces = load_faces(args.data, split="train")
     images = torch.from_numpy(faces.images).to(device)
     plain_iters = args.plain_iters or args.iters

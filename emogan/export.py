@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +53,6 @@ def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_IT
             "seconds": float(run.losses().seconds.iloc[-1]) if len(run.losses()) else None,
             "device": run.config.get("device"), "seed": run.config.get("seed"),
             "command": run.config.get("command"), "bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file())}
-
-
-def git_commit(repo: Path) -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def write_manifest(out_root: Path, runs: list[dict[str, Any]], extra: dict[str, Any]) -> None:

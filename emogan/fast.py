@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -187,9 +188,17 @@ def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: 
                     break
                 use_graph = graph_block > 1 and iteration - start >= WARMUP and iteration % graph_block == 0 \
                     and iteration + graph_block <= iters
-                if use_graph:
-                    if graph is None:
+                if use_graph and graph is None:
+                    try:
                         graph, logbufs = _capture(sessions, data, batch, graph_block, autocast)
+                    except RuntimeError as e:
+                        # Nothing ran during the failed capture, so the models are untouched: go on eagerly
+                        # (slower, same results) rather than lose the run.
+                        warnings.warn(f"CUDA graph capture failed ({str(e).splitlines()[0]}); "
+                                      "continuing without graphs", RuntimeWarning, stacklevel=2)
+                        graph_block = 0
+                        continue
+                if use_graph:
                     graph.replay()
                     iteration += graph_block
                     for sess in sessions:

@@ -27,6 +27,7 @@ from .images import make_grid, to_model_input
 from .io import OutputError, atomic_write_json, remove_temp_files
 from .losses import get_losses
 from .models import GANConfig, build_discriminator, build_generator, get_config
+from .provenance import device_name
 from .runs import CONFIG, RUN_FORMAT, STATE, Run, RunWriter
 from .sampling import generate, random_latents
 
@@ -203,7 +204,7 @@ def run_config(cfg: GANConfig, faces: FaceSet, *, name: str, emotion: str, iters
                  "n_images": len(faces), "n_converted": faces.n_converted},
         "seed": seed, "latent_seed": latent_seed, "iters": iters, "batch": batch, "snapshot_every": snapshot_every,
         "n_fixed": n_fixed,
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "device": device_name(device),
         "versions": {"emogan": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -36,3 +36,16 @@ def test_export_refuses_to_overwrite(tmp_path, capsys):
     (tmp_path / "demo" / "r1").mkdir(parents=True)
     assert main(["export", "r1", "--root", str(src), "--out", str(tmp_path / "demo")]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_export_over_budget_leaves_nothing(tmp_path, capsys):
+    src = tmp_path / "runs"
+    tiny_run(src, "r1", iters=10, snapshot_every=5)
+    tiny_run(src, "r2", iters=10, snapshot_every=5)
+    out = tmp_path / "demo"
+    assert main(["export", "r1", "r2", "--root", str(src), "--out", str(out), "--max-mb", "0.001"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "over --max-mb 0.001" in err[-1] and str(out) in err[-1]
+    assert not any(out.iterdir())                          # neither run, nor a manifest
+    assert main(["export", "r1", "r2", "--root", str(src), "--out", str(out), "--max-mb", "60"]) == 0
+    assert {p.name for p in out.iterdir()} == {"r1", "r2", "manifest.json"}

@@ -73,3 +73,32 @@ def test_graphs_match_eager_statistically_on_gpu(tmp_path):
     e = Run(tmp_path / "e" / "M1").losses().iloc[-100:]
     for col in ("loss_D", "loss_G"):
         assert abs(g[col].mean() - e[col].mean()) < 0.5 * max(g[col].std(), e[col].std(), 0.05) + 0.25
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_graph_replays_draw_fresh_batches_for_every_model_on_gpu(tmp_path):
+    """A graph that baked its random draws in would repeat the same 10 losses every block: they must not repeat."""
+    jobs = [Job(m, tmp_path / m) for m in ("M1", "M6", "M7")]       # dropout; BN in D; EMA + DiffAugment + SN
+    results = train_many(fixture_faces(), jobs, iters=60, batch=32, snapshot_every=30, snapshot_at=(), n_fixed=8,
+                         device="cuda")
+    for r in results:
+        assert (r.state, r.iteration) == ("done", 60)
+        losses = Run(r.path).losses()
+        assert losses["loss_D"].notna().all() and len(losses) == 60
+        a, b = losses["loss_D"].to_numpy()[20:30], losses["loss_D"].to_numpy()[30:40]
+        assert (a != b).any(), f"{r.path.name}: two graph replays gave the same losses"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_failed_capture_falls_back_to_eager_on_gpu(tmp_path, monkeypatch):
+    import emogan.fast
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(emogan.fast, "_capture", broken)
+    with pytest.warns(RuntimeWarning, match="CUDA graph capture failed"):
+        [r] = train_many(fixture_faces(), [Job("M1", tmp_path / "M1")], iters=30, batch=16, snapshot_every=10,
+                         snapshot_at=(), n_fixed=8, device="cuda")
+    assert (r.state, r.iteration) == ("done", 30)
+    assert len(Run(r.path).losses()) == 30

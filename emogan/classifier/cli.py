@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from ..device import DEVICE_CHOICES, resolve_device
 from ..emotions import EMOTIONS
 from ..errors import DataError
 from ..io import OutputError
+from ..provenance import device_name, git_commit
 
 DEFAULT_DATA_HELP = ("FER2013 root (with --split), a folder of <emotion>/ folders, or fer2013.csv "
                      "(default: $EMOGAN_DATA)")
@@ -110,7 +110,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise DataError(f"{args.data}: a plain folder of emotion folders has no {args.split}/ and {args.val_split}/ "
                         "splits; training needs both (select epochs on validation only)")
     print(f"data: {len(train)} {args.split} + {len(validation)} {args.val_split} faces from {args.data}; "
-          f"device {_device_name(device)}", file=sys.stderr)
+          f"device {device_name(device)}", file=sys.stderr)
     options = TrainOptions(epochs=args.epochs, batch=args.batch, lr=args.lr, mixup=args.mixup,
                            time_budget=args.time_budget, limit=args.limit, compile=args.compile)
 
@@ -135,12 +135,12 @@ def run_train(args: argparse.Namespace) -> int:
         "options": options.to_dict(),
         "seed": args.seed,
         "command": shlex.join(["python", "-m", "emogan", *sys.argv[1:]]),
-        "device": _device_name(device),
+        "device": device_name(device),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "train_seconds": round(result.seconds, 2),
         "wall_seconds": round(time.perf_counter() - started, 2),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "history": [{"epoch": s.epoch, "loss": round(s.loss, 5), "train_accuracy": round(s.train_accuracy, 5),
                      "val_accuracy": round(s.val_accuracy, 5), "seconds": round(s.seconds, 2)}
                     for s in result.history],
@@ -153,22 +153,6 @@ def run_train(args: argparse.Namespace) -> int:
     print(json.dumps({**val.to_dict(), "epochs": result.epochs, "best_epoch": result.best_epoch,
                       "train_seconds": round(result.seconds, 2)}))
     return 0
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
-def _git_commit() -> str | None:
-    repo = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 # -------------------------------------------------------------------------------------------------------- eval

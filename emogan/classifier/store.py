@@ -70,7 +70,10 @@ def load_classifier(weights_dir: str | Path | None = None, device: str | torch.d
     file is picked up and a long-lived app holds at most two nets."""
     folder = Path(weights_dir).expanduser() if weights_dir is not None else default_weights_dir()
     path = folder.resolve() / WEIGHTS_FILE
-    pickles = _warn_about_pickles(folder)
+    pickles = _pickles(folder)
+    if pickles and path.is_file():
+        warnings.warn(f"{folder}: ignoring {', '.join(pickles)}: pickle-based weights are never loaded "
+                      f"(they can run code); only {WEIGHTS_FILE} is read", stacklevel=2)
     if not path.is_file():
         if pickles:     # say why the file that is there was not used, not just "missing"
             raise CheckpointError(f"{folder}: {', '.join(pickles)} refused: pickle-based weights are never loaded "
@@ -105,15 +108,11 @@ def _read_info(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _warn_about_pickles(folder: Path) -> list[str]:
+def _pickles(folder: Path) -> list[str]:
     try:
-        pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+        return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
     except OSError:
         return []
-    if pickles:
-        warnings.warn(f"{folder}: ignoring {', '.join(pickles)}: pickle-based weights are never loaded "
-                      f"(they can run code); only {WEIGHTS_FILE} is read", stacklevel=3)
-    return pickles
 
 
 def clear_cache() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import torch
 
 from ..cli import positive_int
 from ..errors import RunError
-from ..export import export_run, git_commit, write_manifest
+from ..export import export_run, write_manifest
 from ..paths import check_name
+from ..provenance import git_commit
 from ..runs import open_run
 from ..training import ORIGINAL_ITERATIONS
 
@@ -39,6 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="iterations whose weights are kept (default: 950,1900,2950,4110,4700,4850 and the last)")
     p.add_argument("--grid-n", type=positive_int, default=16, help="faces kept per grid (default 16)")
     p.add_argument("--fp32", action="store_true", help="keep weights in fp32 (default fp16)")
+    p.add_argument("--max-mb", type=float, default=None,
+                   help="size budget in MB: over it, the exported runs are removed again and the export fails")
     p.set_defaults(func=run)
 
 
@@ -50,13 +54,21 @@ def run(args: argparse.Namespace) -> int:
         if (out_root / r.name).exists():
             raise RunError(f"{out_root / r.name}: already exists; export into an empty folder")
     exported = []
-    for r in runs:
-        info = export_run(r, out_root / r.name, weights_at=args.weights_at, grid_n=args.grid_n,
-                          weights_dtype=torch.float32 if args.fp32 else torch.float16)
-        exported.append(info)
-        print(f"{r.name}: {info['bytes'] / 1e6:.1f} MB", file=sys.stderr)
-    write_manifest(out_root, exported, {"export_command": sys.argv, "commit": git_commit(Path(__file__).parents[2]),
+    try:
+        for r in runs:
+            info = export_run(r, out_root / r.name, weights_at=args.weights_at, grid_n=args.grid_n,
+                              weights_dtype=torch.float32 if args.fp32 else torch.float16)
+            exported.append(info)
+            print(f"{r.name}: {info['bytes'] / 1e6:.1f} MB", file=sys.stderr)
+        total = sum(i["bytes"] for i in exported)
+        if args.max_mb is not None and total > args.max_mb * 1e6:
+            raise RunError(f"{out_root}: the export takes {total / 1e6:.1f} MB, over --max-mb {args.max_mb:g}; "
+                           "try a smaller --grid-n or fewer --weights-at")
+    except BaseException:
+        for r in runs:        # only folders this call created: existing ones were refused above
+            shutil.rmtree(out_root / r.name, ignore_errors=True)
+        raise
+    write_manifest(out_root, exported, {"export_command": sys.argv, "commit": git_commit(),
                                         "torch": torch.__version__})
-    total = sum(i["bytes"] for i in exported)
     print(f"exported {len(exported)} runs to {out_root}: {total / 1e6:.1f} MB in all")
     return 0

@@ -1,0 +1,32 @@
+"""Where a result came from: the commit and the device, as recorded in run configs, manifests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def git_commit(repo: Path = REPO) -> str | None:
+    """$EMOGAN_COMMIT where the tree travelled without .git (a GPU machine gets a copy of the files only), else
+    `git rev-parse HEAD`; None when neither is known."""
+    if os.environ.get("EMOGAN_COMMIT"):
+        return os.environ["EMOGAN_COMMIT"]
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU with its thread count (figures on a CPU depend on both)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
