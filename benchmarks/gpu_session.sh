@@ -114,6 +114,9 @@ for every in 500 250 50; do
         --n "${METRICS_N:-1000}" --classifier "$CLASSIFIER_OUT" --device "$DEVICE" --quiet || break
 done
 
+# shellcheck disable=SC2086
+"$PY" -m emogan report $NAMES --root "$RUNS"       # the README's M7-against-the-six table
+
 step "6. final export"
 pack
 echo "done in $SECONDS s"

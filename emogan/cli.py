@@ -12,7 +12,7 @@ from .errors import EmoganError
 
 # Each module exposes register(subparsers); its parser sets func=run(args) -> exit status.
 COMMANDS = ("emogan.commands.train", "emogan.commands.runs", "emogan.commands.sample", "emogan.commands.export",
-            "emogan.classifier.cli", "emogan.commands.metrics")
+            "emogan.classifier.cli", "emogan.commands.metrics", "emogan.commands.report")
 
 
 class Parser(argparse.ArgumentParser):

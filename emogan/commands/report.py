@@ -1,0 +1,45 @@
+"""`emogan report`: the collapse summary of runs as a Markdown table (the README's M7-against-the-six table)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..cli import positive_int
+from ..errors import RunError
+from ..metrics.store import read_metrics
+from ..metrics.summary import WORST_FROM, markdown, summary_row
+from ..runs import open_run, scan_runs
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="collapse summary of runs as a Markdown table",
+                       description="For each RUN (default: every run under --root) print FER-FID, coverage, "
+                                   "duplicate rate and emotion JS divergence from FER2013's class prior at --at "
+                                   "and at the run's worst iteration (lowest coverage from --from on), with the "
+                                   "collapse verdict. Needs the runs' metrics (python -m emogan metrics).")
+    p.add_argument("runs", nargs="*", metavar="RUN")
+    p.add_argument("--root", default="checkpoints", help="runs root (default: checkpoints)")
+    p.add_argument("--at", type=positive_int, default=5000, help="iteration of the first columns (default 5000; "
+                   "the last measured one before it where it was not measured)")
+    p.add_argument("--from", dest="start", type=positive_int, default=WORST_FROM,
+                   help=f"first iteration that can be the worst (default {WORST_FROM}: the untrained start "
+                        "is bad for every model)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.runs:
+        runs = [open_run(args.root, name) for name in args.runs]
+    else:
+        runs = [open_run(args.root, e.name) for e in scan_runs(args.root) if not e.error]
+    if not runs:
+        raise RunError(f"no runs under {args.root}")
+    rows = []
+    for r in runs:
+        df = read_metrics(r.path)
+        if not len(df):
+            raise RunError(f"{r.path}: no metrics yet; compute them with python -m emogan metrics {r.name} "
+                           f"--root {args.root}")
+        rows.append(summary_row(r.name, str(r.config.get("model", "?")), df, args.at, args.start))
+    print(markdown(rows))
+    return 0

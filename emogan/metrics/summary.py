@@ -1,0 +1,70 @@
+"""The collapse summary of several runs: the headline metrics at one iteration and at each run's worst one.
+
+"Worst" is the measured iteration, from `start` on, with the lowest coverage (ties: the higher FER-FID). Coverage
+is the metric that falls when a generator leaves parts of the real data behind, which is what collapse is; the
+first iterations are skipped (`start`, default 1000) because every untrained generator is bad there and the
+table would only say so. This is the table the README shows to compare M7 with the six.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from .verdict import verdict
+
+HEADLINE = (("fer_fid", "FER-FID"), ("coverage", "coverage"), ("duplicate_rate", "duplicate rate"),
+            ("emotion_js_prior", "emotion JS"))
+WORST_FROM = 1000
+
+
+def _at(df: pd.DataFrame, iteration: int) -> pd.Series | None:
+    """The metrics line at `iteration`, or the last one before it (a run measured every 250 has no 4990)."""
+    rows = df[df["iteration"] <= iteration]
+    return rows.iloc[-1] if len(rows) else None
+
+
+def worst_row(df: pd.DataFrame, start: int = WORST_FROM) -> pd.Series | None:
+    rows = df[df["iteration"] >= start]
+    if not len(rows) or "coverage" not in rows or rows["coverage"].isna().all():
+        return None
+    rows = rows.assign(_fid=rows["fer_fid"] if "fer_fid" in rows else math.nan)
+    return rows.sort_values(["coverage", "_fid"], ascending=[True, False], na_position="last").iloc[0]
+
+
+def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = WORST_FROM) -> dict[str, Any]:
+    """One run's line of the table: metrics at `at` and at its worst iteration, plus the verdict at `at`."""
+    out: dict[str, Any] = {"run": name, "model": model}
+    here, worst = _at(df, at), worst_row(df, start)
+    out["at"] = None if here is None else int(here["iteration"])
+    out["worst"] = None if worst is None else int(worst["iteration"])
+    for key, _ in HEADLINE:
+        out[f"{key}@at"] = None if here is None else here.get(key)
+        out[f"{key}@worst"] = None if worst is None else worst.get(key)
+    out["verdict"] = verdict(df, at).text if len(df) else "no metrics yet"
+    return out
+
+
+def _cell(v: Any, key: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if key in ("coverage", "duplicate_rate"):
+        return f"{100 * v:.1f}%"
+    return f"{v:.3f}" if key == "emotion_js_prior" else f"{v:.2f}"
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table; the first columns' header names the iteration where all runs agree on it."""
+    ats = {r["at"] for r in rows}
+    at = f"at {ats.pop()}" if len(ats) == 1 and None not in ats else "at"
+    head = ["model", "run", *(f"{title} {at}" for _, title in HEADLINE), "worst iteration",
+            *(f"{title} at worst" for _, title in HEADLINE), "verdict"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["model"], r["run"], *(_cell(r[f"{k}@at"], k) for k, _ in HEADLINE),
+                 "-" if r["worst"] is None else str(r["worst"]), *(_cell(r[f"{k}@worst"], k) for k, _ in HEADLINE),
+                 r["verdict"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

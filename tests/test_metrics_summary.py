@@ -1,0 +1,63 @@
+"""emogan/metrics/summary.py and `emogan report`: the README's collapse table from metrics lines."""
+
+import json
+
+import pandas as pd
+
+from emogan.cli import main
+from emogan.metrics.summary import markdown, summary_row, worst_row
+from tiny import tiny_run
+
+
+def frame(coverage, fid, dup=None, every=500):
+    n = len(coverage)
+    return pd.DataFrame({"iteration": [every * (i + 1) for i in range(n)], "coverage": coverage, "fer_fid": fid,
+                         "duplicate_rate": dup or [0.0] * n, "emotion_js_prior": [0.05] * n,
+                         "msssim": [0.1] * n, "msssim_real": [0.1] * n})
+
+
+def test_worst_is_lowest_coverage_after_the_start_ties_by_fid():
+    df = frame([0.0, 0.5, 0.2, 0.2, 0.6], [9.0, 2.0, 3.0, 4.0, 1.5])
+    assert int(worst_row(df, start=1000)["iteration"]) == 2000      # 0.2 twice: the higher FID wins
+    assert int(worst_row(df, start=1)["iteration"]) == 500           # the untrained start, when asked for
+    assert worst_row(df, start=10_000) is None
+
+
+def test_row_at_an_unmeasured_iteration_takes_the_last_before_it():
+    df = frame([0.1, 0.5, 0.6], [5.0, 2.0, 1.0], every=250)
+    row = summary_row("r", "M7", df, at=740)
+    assert row["at"] == 500 and row["fer_fid@at"] == 2.0 and row["worst"] is None     # nothing from 1000 on
+    assert row["verdict"] == "healthy"
+
+
+def test_markdown_marks_collapse_and_missing_values():
+    healthy = summary_row("M7-all-s0", "M7", frame([0.5, 0.6, 0.6], [2.0, 1.5, 1.2]), at=1500)
+    dup = [0.0, 0.3, 0.4, 0.5]
+    collapsing = frame([0.5, 0.1, 0.05, 0.02], [2.0, 6.0, 7.0, 8.0], dup)
+    table = markdown([summary_row("M2-all-s0", "M2", collapsing, at=1500), healthy]).splitlines()
+    assert table[0].startswith("| model | run | FER-FID at 1500 | coverage at 1500 |")
+    assert len(table) == 4 and all(line.count("|") == table[0].count("|") for line in table)
+    # The worst iteration is the run's, later than --at too; the verdict is the one at --at.
+    assert table[2] == ("| M2 | M2-all-s0 | 7.00 | 5.0% | 40.0% | 0.050 | 2000 | 8.00 | 2.0% | 50.0% | 0.050 "
+                        "| collapse signs since iteration 1000 |")
+    assert table[3].endswith("| healthy |")
+    assert summary_row("M2-all-s0", "M2", collapsing, at=2000)["verdict"] == "collapsing from iteration 1000"
+    two_ats = markdown([summary_row("a", "M1", collapsing, at=1500), summary_row("b", "M1", frame([0.5], [1.0]),
+                                                                                 at=1500)])
+    assert "| FER-FID at |" in two_ats                    # 1500 and 500: no single iteration to name
+    assert "| - | - | - | - |" in two_ats                  # b has no worst iteration from 1000 on
+
+
+def test_report_cli(tmp_path, capsys):
+    root = tmp_path / "runs"
+    tiny_run(root, "M1-all-s0", iters=10, snapshot_every=5)
+    assert main(["report", "--root", str(root)]) == 2
+    assert "no metrics yet" in capsys.readouterr().err
+    lines = [{"iteration": it, "n": 8, "fer_fid": f, "coverage": c, "duplicate_rate": 0.0, "emotion_js_prior": 0.1}
+             for it, f, c in ((500, 3.0, 0.4), (1000, 2.0, 0.3), (1500, 1.0, 0.6))]
+    (root / "M1-all-s0" / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert main(["report", "--root", str(root), "--at", "1500", "--from", "500"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2].startswith("| M3 | M1-all-s0 | 1.00 | 60.0% | 0.0% | 0.100 | 1000 | 2.00 | 30.0% |")
+    assert main(["report", "nope", "--root", str(root)]) == 2
+    assert "nope" in capsys.readouterr().err
