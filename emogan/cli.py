@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from typing import NoReturn, Sequence
@@ -70,10 +71,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
-            return int(args.func(args) or 0)
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()      # here, so that a closed pipe is met inside this try
+            return status
     except EmoganError as e:
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `... | head` closed our stdout: not an error of the input. Point stdout at /dev/null so that the
+        # interpreter's final flush does not fail again, and exit as a killed writer would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as e:
         # A path the system refuses before our own checks could say why (name too long, permissions, a loop...).
         message = f"{e.filename}: {e.strerror or e}" if e.filename else str(e.strerror or e)

@@ -112,3 +112,12 @@ def test_help_for_every_command():
     for cmd in ("train", "runs", "sample"):
         res = emogan(cmd, "--help")
         assert res.returncode == 0 and "usage:" in res.stdout
+
+
+def test_a_reader_that_stops_early_is_not_an_error(trained):
+    """`python -m emogan runs | head -1`: the closed pipe ends the command quietly, with a writer's 141."""
+    proc = subprocess.Popen([sys.executable, "-m", "emogan", "runs", "--root", str(trained)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                       # no reader left: the first write fails with EPIPE
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and err == "", err
