@@ -108,15 +108,28 @@ def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: 
     names = [Path(j.run_dir).name for j in jobs]
     if len(set(names)) != len(names):
         raise RunError(f"two runs would share a folder name: {', '.join(names)}")
-    sessions = []
-    for j in jobs:
-        cfg = get_config(j.model) if isinstance(j.model, str) else j.model
-        sess = RunSession(faces, Path(j.run_dir), cfg, emotion=emotion, iters=iters, batch=batch,
-                          snapshot_every=snapshot_every, snapshot_at=snapshot_at, weights_every=weights_every,
-                          seed=j.seed, latent_seed=latent_seed, n_fixed=n_fixed, device=dev, resume=resume,
-                          command=command, own_generator=not graphs, capturable=graphs)
-        sess._cpu_rng = torch.get_rng_state()        # the state right after this run's seeding (or its resume)
-        sessions.append(sess)
+    sessions: list[RunSession] = []
+    try:
+        for j in jobs:
+            cfg = get_config(j.model) if isinstance(j.model, str) else j.model
+            sess = RunSession(faces, Path(j.run_dir), cfg, emotion=emotion, iters=iters, batch=batch,
+                              snapshot_every=snapshot_every, snapshot_at=snapshot_at, weights_every=weights_every,
+                              seed=j.seed, latent_seed=latent_seed, n_fixed=n_fixed, device=dev, resume=resume,
+                              command=command, own_generator=not graphs, capturable=graphs)
+            sess._cpu_rng = torch.get_rng_state()    # the state right after this run's seeding (or its resume)
+            sessions.append(sess)
+        return _train_sessions(sessions, faces, dev, cuda=cuda, amp=amp, graphs=graphs, iters=iters, batch=batch,
+                               snapshot_every=snapshot_every, snapshot_at=snapshot_at, block=block,
+                               state_every=state_every, progress_fn=progress_fn, abort_fn=abort_fn)
+    finally:
+        for sess in sessions:         # finish() has let go of them already unless an error ended the training
+            sess.close()
+
+
+def _train_sessions(sessions: list[RunSession], faces: FaceSet, dev: torch.device, *, cuda: bool, amp: bool,
+                    graphs: bool, iters: int, batch: int, snapshot_every: int, snapshot_at: tuple[int, ...],
+                    block: int, state_every: int, progress_fn: Callable[[Progress], None] | None,
+                    abort_fn: Callable[[], bool] | None) -> list[TrainResult]:
     starts = {s.s.iteration for s in sessions}
     if len(starts) != 1:
         raise RunError("runs resumed together must stand at the same iteration "

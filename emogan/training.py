@@ -25,6 +25,7 @@ from .device import resolve_device
 from .errors import RunError
 from .images import make_grid, to_model_input
 from .io import OutputError, atomic_write_json, remove_temp_files
+from .lock import TRAIN_LOCK, FolderLock
 from .losses import get_losses
 from .models import GANConfig, build_discriminator, build_generator, get_config
 from .provenance import device_name
@@ -227,34 +228,41 @@ class RunSession:
         if len(faces) == 0:
             raise RunError(f"{faces.source}: no training images")
         preflight(run_dir, resume)
-        self.path, self.cfg, self.iters, self.device = run_dir, cfg, iters, device
-        self.snapshot_every, self.snapshot_at = snapshot_every, tuple(snapshot_at)
-        self.weights_every = weights_every or snapshot_every
-        self.writer = RunWriter(run_dir)
-        self.s = build_state(cfg, seed, device, own_generator, capturable)
-        self.snapshots: list[dict[str, Any]] = []
-        if resume:                     # temp files of writes that a kill cut short would otherwise pile up
-            for folder in (run_dir, run_dir / "samples", run_dir / "weights"):
-                remove_temp_files(folder)
-        if resume and (run_dir / CONFIG).exists():
-            run = Run(run_dir)
-            _check_resumable(run, cfg, faces, seed, batch)
-            self.latents = run.fixed_latents()
-            if (run_dir / STATE).exists():
-                _load_state(run_dir / STATE, self.s, device)
-            self.snapshots = [e for e in run.snapshots() if e["iteration"] <= self.s.iteration]
-            self.writer.truncate_losses(self.s.iteration)
-            if run.config.get("iters") != iters:
-                atomic_write_json(run_dir / CONFIG, dict(run.config, iters=iters))
-        else:
-            self.latents = random_latents(n_fixed, cfg.z_dim, latent_seed)
-            self.writer.create(run_config(cfg, faces, name=run_dir.name, emotion=emotion, iters=iters, batch=batch,
-                                          snapshot_every=snapshot_every, seed=seed, latent_seed=latent_seed,
-                                          n_fixed=n_fixed, device=device, command=command), self.latents)
-        self.losses = get_losses(cfg.loss)
-        self.t0 = time.perf_counter() - self.s.elapsed
-        self.state, self.message = "done", ""
-        self.last_row: dict[str, float] = {}
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = FolderLock(run_dir, TRAIN_LOCK, "trained").acquire()
+        try:
+            preflight(run_dir, resume, probe_lock=False)   # again, locked: another process may have started it
+            self.path, self.cfg, self.iters, self.device = run_dir, cfg, iters, device
+            self.snapshot_every, self.snapshot_at = snapshot_every, tuple(snapshot_at)
+            self.weights_every = weights_every or snapshot_every
+            self.writer = RunWriter(run_dir)
+            self.s = build_state(cfg, seed, device, own_generator, capturable)
+            self.snapshots: list[dict[str, Any]] = []
+            if resume:                     # temp files of writes that a kill cut short would otherwise pile up
+                for folder in (run_dir, run_dir / "samples", run_dir / "weights"):
+                    remove_temp_files(folder)
+            if resume and (run_dir / CONFIG).exists():
+                run = Run(run_dir)
+                _check_resumable(run, cfg, faces, seed, batch)
+                self.latents = run.fixed_latents()
+                if (run_dir / STATE).exists():
+                    _load_state(run_dir / STATE, self.s, device)
+                self.snapshots = [e for e in run.snapshots() if e["iteration"] <= self.s.iteration]
+                self.writer.truncate_losses(self.s.iteration)
+                if run.config.get("iters") != iters:
+                    atomic_write_json(run_dir / CONFIG, dict(run.config, iters=iters))
+            else:
+                self.latents = random_latents(n_fixed, cfg.z_dim, latent_seed)
+                self.writer.create(run_config(cfg, faces, name=run_dir.name, emotion=emotion, iters=iters, batch=batch,
+                                              snapshot_every=snapshot_every, seed=seed, latent_seed=latent_seed,
+                                              n_fixed=n_fixed, device=device, command=command), self.latents)
+            self.losses = get_losses(cfg.loss)
+            self.t0 = time.perf_counter() - self.s.elapsed
+            self.state, self.message = "done", ""
+            self.last_row: dict[str, float] = {}
+        except BaseException:
+            self.lock.release()
+            raise
 
     def due(self, it: int) -> bool:
         return it % self.snapshot_every == 0 or it in self.snapshot_at or it == self.iters
@@ -292,9 +300,16 @@ class RunSession:
             checkpoint.save_tensors(self.path / STATE, *snap["state"])
 
     def finish(self) -> TrainResult:
-        self.writer.write_index(self.snapshots, {"state": self.state, "iteration": self.s.iteration,
-                                                 "message": self.message})
+        try:
+            self.writer.write_index(self.snapshots, {"state": self.state, "iteration": self.s.iteration,
+                                                     "message": self.message})
+        finally:
+            self.close()
         return TrainResult(self.path, self.s.iteration, self.state, self.message)
+
+    def close(self) -> None:
+        """Let other processes at the run (finish() calls it; trainers call it when an error ends a run)."""
+        self.lock.release()
 
 
 def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1", emotion: str = "all",
@@ -315,7 +330,15 @@ def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1",
     run = RunSession(faces, Path(run_dir), cfg, emotion=emotion, iters=iters, batch=batch,
                      snapshot_every=snapshot_every, snapshot_at=snapshot_at, weights_every=weights_every, seed=seed,
                      latent_seed=latent_seed, n_fixed=n_fixed, device=dev, resume=resume, command=command)
-    s = run.s
+    try:
+        return _train_loop(run, faces, iters, batch, dev, progress_fn, abort_fn)
+    finally:
+        run.close()
+
+
+def _train_loop(run: RunSession, faces: FaceSet, iters: int, batch: int, dev: torch.device,
+                progress_fn: Callable[[Progress], None] | None, abort_fn: Callable[[], bool] | None) -> TrainResult:
+    s, cfg = run.s, run.cfg
     data = torch.from_numpy(np.ascontiguousarray(faces.images)).to(dev)   # resident uint8 (N, 48, 48)
     s.G.train(), s.D.train()
     pending: list[tuple[torch.Tensor, float]] = []
@@ -353,10 +376,13 @@ def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1",
     return run.finish()
 
 
-def preflight(run_dir: Path, resume: bool) -> None:
-    """Fail at once, before any data is loaded or compute spent: an existing run or an unwritable folder."""
+def preflight(run_dir: Path, resume: bool, probe_lock: bool = True) -> None:
+    """Fail at once, before any data is loaded or compute spent: an existing run, a run another process is
+    training, or an unwritable folder."""
     if not resume and (run_dir / CONFIG).exists():
         raise RunError(f"{run_dir}: a run already exists here (use --resume to continue it, or another --name)")
+    if probe_lock and (run_dir / TRAIN_LOCK).exists():
+        FolderLock(run_dir, TRAIN_LOCK, "trained").acquire().release()    # in use: say so before loading data
     probe = run_dir if run_dir.exists() else next((p for p in run_dir.parents if p.exists()), Path("."))
     if not probe.is_dir():
         raise OutputError(f"{probe}: not a folder, cannot write the run {run_dir}")

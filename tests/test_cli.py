@@ -121,3 +121,37 @@ def test_a_reader_that_stops_early_is_not_an_error(trained):
     proc.stdout.close()                       # no reader left: the first write fails with EPIPE
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141 and err == "", err
+
+
+def test_two_processes_share_a_runs_folder(tmp_path):
+    """The several-GPUs recipe in the README, on the CPU: one process per group of models, one runs folder."""
+    common = ["--data", str(FIXTURE), "--iters", "12", "--batch", "4", "--snapshot-every", "6", "--out",
+              str(tmp_path), "--no-progress", "--device", "cpu"]
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    procs = [subprocess.Popen([sys.executable, "-m", "emogan", "train", "--model", models, *common], cwd=REPO,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for models in ("M1,M2", "M7")]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    res = emogan("runs", "--root", tmp_path)
+    assert res.returncode == 0
+    done = [line.split()[0] for line in res.stdout.splitlines()[1:] if "12/12" in line and " done " in line]
+    assert sorted(done) == ["M1-all-s0", "M2-all-s0", "M7-all-s0"], res.stdout
+
+
+def test_the_same_run_twice_at_once_lets_one_through(tmp_path):
+    """Two processes asked to train the same run: one trains it, the other stops at once with one line."""
+    args = [sys.executable, "-m", "emogan", "train", "--model", "M1", "--data", str(FIXTURE), "--iters", "40",
+            "--batch", "4", "--snapshot-every", "10", "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    procs = [subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    assert sorted(code for code, _ in results) == [0, 2], results
+    err = next(e for code, e in results if code == 2)
+    last = err.strip().splitlines()[-1]       # after the data line, when both got that far together
+    assert "Traceback" not in err and last.startswith("error:"), err
+    assert "being trained by another process" in last or "already exists" in last, err
+    res = emogan("runs", "--root", tmp_path)
+    assert "40/40" in res.stdout and " done " in res.stdout, res.stdout

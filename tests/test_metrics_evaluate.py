@@ -75,3 +75,15 @@ def test_a_reference_for_another_n_is_refused(setup, tmp_path):
     root, clf, ref = setup
     with pytest.raises(ValueError, match="n=40"):
         evaluate_run(Run(root / "tiny"), ref, clf, n=41)
+
+
+def test_a_run_being_measured_elsewhere_is_refused(setup, tmp_path):
+    from emogan.errors import RunError
+    from emogan.lock import METRICS_LOCK, FolderLock
+
+    root, clf, ref = setup
+    shutil.copytree(root / "tiny", tmp_path / "tiny")
+    with FolderLock(tmp_path / "tiny", METRICS_LOCK, "measured"):
+        with pytest.raises(RunError, match="being measured by another process"):
+            evaluate_run(Run(tmp_path / "tiny"), ref, clf, n=40, every=10_000)
+    assert not (tmp_path / "tiny" / METRICS_FILE).exists()

@@ -121,11 +121,11 @@ SCRIPT = textwrap.dedent('''
     subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
     out["read_only"] = cli("--iters", "4", "--resume")
     subprocess.run(["mount", "-o", "remount,rw", mnt], check=True)
-    with open(os.path.join(mnt, "filler"), "wb") as f:          # fill the filesystem to the last block
+    # Fill the filesystem to the last block; unbuffered, so that closing has no leftover bytes to fail on.
+    with open(os.path.join(mnt, "filler"), "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\\0" * 65536)
-                f.flush()
         except OSError:
             pass
     with contextlib.suppress(OSError):

@@ -118,3 +118,17 @@ def test_same_seed_same_losses_different_seed_different(tmp_path):
     assert not _losses(tmp_path / "a").equals(_losses(tmp_path / "c"))
     # The fixed latents do not depend on the training seed: every run draws the same faces' z.
     assert torch.equal(Run(tmp_path / "a").fixed_latents(), Run(tmp_path / "c").fixed_latents())
+
+
+def test_a_run_held_by_another_process_is_left_alone(tmp_path):
+    from emogan.errors import RunError
+    from emogan.lock import TRAIN_LOCK, FolderLock
+
+    kw = dict(model=tiny("M1"), batch=8, snapshot_every=5, snapshot_at=(), n_fixed=4, device="cpu")
+    train(fixture_faces(), tmp_path / "r", iters=5, **kw)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    with FolderLock(tmp_path / "r", TRAIN_LOCK, "trained"):          # as another process would hold it
+        with pytest.raises(RunError, match="being trained by another process"):
+            train(fixture_faces(), tmp_path / "r", iters=10, resume=True, **kw)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == before
+    assert train(fixture_faces(), tmp_path / "r", iters=10, resume=True, **kw).iteration == 10   # free again

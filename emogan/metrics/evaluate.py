@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..lock import METRICS_LOCK, FolderLock
 from ..runs import Run
 from ..sampling import generate, random_latents
 from . import DEFAULT_EVERY, DEFAULT_N
@@ -72,6 +73,14 @@ def evaluate_run(run: Run, reference: Reference, classifier: Any, *, n: int = DE
     """Append a metrics line for every selected snapshot not measured yet (all of them with restart=True)."""
     if reference.n != n:
         raise ValueError(f"reference prepared for n={reference.n}, asked for n={n}")
+    with FolderLock(run.path, METRICS_LOCK, "measured"):     # two processes would append the same lines twice
+        return _evaluate(run, reference, classifier, n=n, every=every, device=device, restart=restart,
+                         progress_fn=progress_fn, abort_fn=abort_fn)
+
+
+def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every: int, device: torch.device | str,
+              restart: bool, progress_fn: Callable[[SnapshotResult], None] | None,
+              abort_fn: Callable[[], bool] | None) -> RunSummary:
     log = MetricsLog(run.path, reference.identity(), restart=restart,
                      extra={"baselines": reference.baselines,
                             "samples": {"fixed_latents": min(n, len(run.fixed_latents())), "seed": SAMPLE_SEED}})
