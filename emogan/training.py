@@ -381,13 +381,13 @@ def preflight(run_dir: Path, resume: bool, probe_lock: bool = True) -> None:
     training, or an unwritable folder."""
     if not resume and (run_dir / CONFIG).exists():
         raise RunError(f"{run_dir}: a run already exists here (use --resume to continue it, or another --name)")
-    if probe_lock and (run_dir / TRAIN_LOCK).exists():
-        FolderLock(run_dir, TRAIN_LOCK, "trained").acquire().release()    # in use: say so before loading data
     probe = run_dir if run_dir.exists() else next((p for p in run_dir.parents if p.exists()), Path("."))
     if not probe.is_dir():
         raise OutputError(f"{probe}: not a folder, cannot write the run {run_dir}")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"{probe}: not writable, cannot write the run {run_dir}")
+    if probe_lock and (run_dir / TRAIN_LOCK).exists():
+        FolderLock(run_dir, TRAIN_LOCK, "trained").acquire().release()    # in use: say so before loading data
 
 
 def _check_resumable(run: Run, cfg: GANConfig, faces: FaceSet, seed: int, batch: int) -> None:
