@@ -20,3 +20,9 @@ def resolve_device(name: str = "auto") -> torch.device:
             raise EmoganError(f"--device {name}: no CUDA GPU is available on this machine (use --device cpu or auto)")
         return torch.device(name)
     raise EmoganError(f"unknown device {name!r}: expected one of {', '.join(DEVICE_CHOICES)}")
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bf16 autocast pays off on `device`: a CUDA GPU with native bf16 (Ampere or newer). Older GPUs
+    only emulate it, slower than fp32, so training and inference stay in fp32 there."""
+    return device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .data import FaceSet
-from .device import resolve_device
+from .device import fast_bf16, resolve_device
 from .errors import RunError
 from .models import GANConfig, get_config
 from .training import ORIGINAL_ITERATIONS, Progress, RunSession, TrainResult, _StopFlag, step
@@ -94,13 +94,13 @@ def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: 
                abort_fn: Callable[[], bool] | None = None) -> list[TrainResult]:
     """Train every job's model on `faces` concurrently; each writes the same run folder `train()` would.
 
-    amp and cuda_graphs default to on for CUDA, off elsewhere. `state_every` (default: every snapshot on the CPU,
+    amp defaults to on for GPUs with native bf16, cuda_graphs for CUDA; both are off elsewhere. `state_every` (default: every snapshot on the CPU,
     every 500 iterations on CUDA) sets how often the full resume state (D, optimizers, RNG) is written: copying it
     off the GPU every 50 iterations would cost more than the training itself.
     """
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     cuda = dev.type == "cuda"
-    amp = cuda if amp is None else amp
+    amp = fast_bf16(dev) if amp is None else amp
     graphs = cuda if cuda_graphs is None else cuda_graphs
     if graphs and not cuda:
         raise RunError("CUDA graphs need a CUDA device (use --device cuda, or --no-graphs)")

@@ -102,3 +102,13 @@ def test_failed_capture_falls_back_to_eager_on_gpu(tmp_path, monkeypatch):
                          snapshot_at=(), n_fixed=8, device="cuda")
     assert (r.state, r.iteration) == ("done", 30)
     assert len(Run(r.path).losses()) == 30
+
+
+def test_bf16_only_where_the_gpu_has_it(monkeypatch):
+    from emogan.device import fast_bf16
+
+    assert not fast_bf16(torch.device("cpu"))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert not fast_bf16(torch.device("cuda"))       # emulated bf16 (pre-Ampere GPUs) is slower than fp32
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert fast_bf16(torch.device("cuda"))

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..device import fast_bf16
 from ..emotions import EMOTIONS
 from ..errors import DataError
 from ..images import SIZE, to_model_input
@@ -145,7 +146,7 @@ class Classifier:
     def _run(self, images: np.ndarray | torch.Tensor, what: str, tta: bool, batch: int) -> np.ndarray:
         x = as_model_input(images, self.device)
         y = run_batches(self.net, x, what=what, tta=tta, batch=batch, channels_last=self.channels_last,
-                        autocast=self.device.type == "cuda")
+                        autocast=fast_bf16(self.device))
         return y.cpu().numpy().astype(np.float32, copy=False)
 
     def predict(self, images: np.ndarray | torch.Tensor, tta: bool = False, batch: int = BATCH) -> np.ndarray:

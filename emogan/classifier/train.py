@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import FaceSet
+from ..device import fast_bf16
 from ..errors import DataError
 from .inference import EvalResult, run_batches, score
 from .model import ClassifierConfig, EmotionNet
@@ -165,7 +166,7 @@ def validate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, tta: bool, device
     """Accuracy on device-resident uint8 faces."""
     cuda = device.type == "cuda"
     probs = run_batches(net, _uint8_to_input(x), what="probs", tta=tta, batch=1024 if cuda else 256,
-                        channels_last=cuda, autocast=cuda)
+                        channels_last=cuda, autocast=fast_bf16(device))
     return score(probs.argmax(1).cpu().numpy(), y.cpu().numpy())
 
 
@@ -183,7 +184,7 @@ def train_classifier(
     config = config or ClassifierConfig()
     opts = options or TrainOptions()
     device = torch.device(device)
-    cuda = device.type == "cuda"
+    cuda, bf16 = device.type == "cuda", fast_bf16(device)
     if len(train) == 0 or len(validation) == 0:
         raise DataError("classifier training needs faces in both the training and the validation split")
     torch.manual_seed(seed)
@@ -240,7 +241,7 @@ def train_classifier(
                 lam = float(mix_rng.beta(opts.mixup, opts.mixup))
                 other = torch.randperm(len(yb), device=device, generator=gen)
                 xb = lam * xb + (1 - lam) * xb[other]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 logits = forward(xb)
                 loss = criterion(logits, yb) if lam == 1.0 else \
                     lam * criterion(logits, yb) + (1 - lam) * criterion(logits, yb[other])
