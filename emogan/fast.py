@@ -94,9 +94,10 @@ def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: 
                abort_fn: Callable[[], bool] | None = None) -> list[TrainResult]:
     """Train every job's model on `faces` concurrently; each writes the same run folder `train()` would.
 
-    amp defaults to on for GPUs with native bf16, cuda_graphs for CUDA; both are off elsewhere. `state_every` (default: every snapshot on the CPU,
-    every 500 iterations on CUDA) sets how often the full resume state (D, optimizers, RNG) is written: copying it
-    off the GPU every 50 iterations would cost more than the training itself.
+    amp defaults to on for GPUs with native bf16, cuda_graphs to on for CUDA; both are off elsewhere.
+    `state_every` (default: every snapshot on the CPU, every 500 iterations on CUDA) sets how often the full resume
+    state (D, optimizers, RNG) is written: copying it off the GPU every 50 iterations would cost more than the
+    training itself.
     """
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     cuda = dev.type == "cuda"
