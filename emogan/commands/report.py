@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..cli import positive_int
 from ..errors import RunError
@@ -31,7 +32,11 @@ def run(args: argparse.Namespace) -> int:
     if args.runs:
         runs = [open_run(args.root, name) for name in args.runs]
     else:
-        runs = [open_run(args.root, e.name) for e in scan_runs(args.root) if not e.error]
+        entries = scan_runs(args.root)
+        for e in entries:
+            if e.error:
+                print(f"warning: skipping {e.name}: {e.error}", file=sys.stderr)
+        runs = [open_run(args.root, e.name) for e in entries if not e.error]
     if not runs:
         raise RunError(f"no runs under {args.root}")
     rows = []
