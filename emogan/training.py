@@ -86,6 +86,7 @@ class _State:
     gen: torch.Generator | None   # draws batch indices and z: the run's data order (None: the default generator)
     iteration: int = 0
     elapsed: float = 0.0
+    ema_steps: torch.Tensor | None = None   # G updates averaged into G_ema: a device tensor, so CUDA graphs count too
 
     @property
     def sampler(self) -> torch.nn.Module:
@@ -102,7 +103,8 @@ def build_state(cfg: GANConfig, seed: int, device: torch.device, own_generator: 
     opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2), **kw)
     opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), **kw)
     gen = torch.Generator(device=device).manual_seed(seed) if own_generator else None
-    return _State(G, D, G_ema, opt_G, opt_D, gen)
+    ema_steps = torch.zeros((), device=device) if G_ema is not None else None
+    return _State(G, D, G_ema, opt_G, opt_D, gen, ema_steps=ema_steps)
 
 
 # ---------------------------------------------------------------- resume state: one safetensors file, JSON in its metadata
@@ -126,6 +128,8 @@ def state_payload(s: _State, device: torch.device) -> tuple[dict[str, torch.Tens
         tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
     if s.gen is not None:
         tensors["rng.gen"] = s.gen.get_state()
+    if s.ema_steps is not None:
+        tensors["ema.steps"] = s.ema_steps
     return {k: v.detach().to("cpu").clone() for k, v in tensors.items()}, meta
 
 
@@ -153,6 +157,8 @@ def _load_state(path: Path, s: _State, device: torch.device) -> None:
         if s.gen is not None and "rng.gen" in tensors:
             s.gen.set_state(tensors["rng.gen"])
         s.iteration, s.elapsed = int(meta["iteration"]), float(meta["elapsed"])
+        if s.ema_steps is not None:    # states written before the count was kept: one G update per iteration
+            s.ema_steps.copy_(tensors["ema.steps"] if "ema.steps" in tensors else torch.tensor(float(s.iteration)))
     except (KeyError, ValueError, RuntimeError) as e:
         raise RunError(f"{path}: resume state is incomplete or damaged ({str(e).splitlines()[0] if str(e) else e!r})") from None
 
@@ -184,8 +190,13 @@ def step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tupl
 
     if s.G_ema is not None:
         with torch.no_grad():
+            # Warm-up, as TensorFlow's ExponentialMovingAverage with num_updates does: average over about the
+            # updates so far. A plain 0.999 would keep the random initial weights in the average for long
+            # (0.999**950 = 39% of it at iteration 950, 15% at 1900): early snapshots would show noise.
+            s.ema_steps.add_(1)
+            keep = torch.clamp((1.0 + s.ema_steps) / (10.0 + s.ema_steps), max=cfg.ema_decay)
             for pe, p in zip(s.G_ema.parameters(), s.G.parameters()):
-                pe.lerp_(p, 1.0 - cfg.ema_decay)
+                pe.lerp_(p, 1.0 - keep)
             for be, b in zip(s.G_ema.buffers(), s.G.buffers()):
                 be.copy_(b)
     with torch.no_grad():

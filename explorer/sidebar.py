@@ -24,7 +24,8 @@ def render() -> None:
             hint = state.TRAIN_HINT.format(root=cfg.runs_root)
             problem = (f"{err}: train runs with `{hint}` or open another folder with "
                        f"`streamlit run explorer_app.py -- --runs DIR`") if err else \
-                f"No usable runs in {cfg.runs_root}: train some with `{hint}`"
+                f"No usable runs in {cfg.runs_root}: train some with `{hint}` (a first look, minutes on a CPU; " \
+                "drop `--iters 300` and use `--model all` for the six models' full 5000 iterations, on a GPU)"
             state.set_selection(state.Selection(damaged=damaged, problem=problem))
             _damaged(damaged)
             return

@@ -35,7 +35,8 @@ LAST_TICK = "_last_tick"
 SLIDE_ITERATIONS = (950, 1900, 2950, 4110, 4700, 4850)
 DEFAULT_ITERATION = 950
 DEFAULT_RANGE = (950, 4850)
-TRAIN_HINT = "python -m emogan train --model all --out {root}"
+# A first look on a CPU: 300 iterations of two models take minutes there; the full 5000 want a GPU.
+TRAIN_HINT = "python -m emogan train --model M1,M7 --iters 300 --data PATH/TO/fer2013 --out {root}"
 
 
 @dataclass(frozen=True)

@@ -132,3 +132,23 @@ def test_a_run_held_by_another_process_is_left_alone(tmp_path):
             train(fixture_faces(), tmp_path / "r", iters=10, resume=True, **kw)
     assert {p.name: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == before
     assert train(fixture_faces(), tmp_path / "r", iters=10, resume=True, **kw).iteration == 10   # free again
+
+
+def test_ema_warms_up_instead_of_keeping_the_random_start():
+    """With a plain 0.999 average, G_ema after 20 updates would still be 98% its random initial weights."""
+    from emogan.losses import get_losses
+    from emogan.training import build_state, step
+
+    cfg = tiny("M7")
+    s = build_state(cfg, seed=0, device=torch.device("cpu"))
+    start = {k: v.clone() for k, v in s.G_ema.named_parameters()}     # parameters: BN buffers are copied as they are
+    data = torch.from_numpy(fixture_faces().images)
+    for _ in range(20):
+        step(s, cfg, data, 8, get_losses(cfg.loss))
+    assert s.ema_steps.item() == 20
+
+    def dist(a, b):
+        return sum((a[k] - b[k]).norm() ** 2 for k in a) ** 0.5
+
+    ema, g = dict(s.G_ema.named_parameters()), dict(s.G.named_parameters())
+    assert dist(ema, g) < 0.5 * dist(ema, start)
