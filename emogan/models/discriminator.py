@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .config import GANConfig
+from .init import keras_init
 
 
 class Discriminator(nn.Module):
@@ -17,7 +18,7 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = []
         cin, side = 1, 48
         for i, cout in enumerate(cfg.d_channels):            # each stage halves the side: 48 -> 24 -> 12
-            layers.append(sn(nn.Conv2d(cin, cout, 3, stride=2, padding=1)))
+            layers.append(sn(keras_init(nn.Conv2d(cin, cout, 3, stride=2, padding=1))))
             # DCGAN leaves the first layer without BatchNorm: normalising raw pixels only hurts.
             if cfg.d_batchnorm and i > 0:
                 layers.append(nn.BatchNorm2d(cout))
@@ -26,7 +27,7 @@ class Discriminator(nn.Module):
                 layers.append(nn.Dropout(cfg.d_dropout))
             cin, side = cout, side // 2
         self.features = nn.Sequential(*layers)
-        self.fc = sn(nn.Linear(cin * side * side, 1))
+        self.fc = sn(keras_init(nn.Linear(cin * side * side, 1)))    # before spectral norm wraps the weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)                                 # (N, d_channels[-1], 12, 12)

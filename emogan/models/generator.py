@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .config import GANConfig
+from .init import keras_init
 
 
 def _up_block(cin: int, cout: int, cfg: GANConfig) -> list[nn.Module]:
@@ -39,6 +40,7 @@ class Generator(nn.Module):
             raise ValueError(f"g_channels must have 3 stages to reach 48x48, got {list(cfg.g_channels)}")
         self.blocks = nn.Sequential(*blocks)
         self.to_img = nn.Conv2d(cin, 1, 3, padding=1)
+        keras_init(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.fc_act(self.fc(z))                          # (N, g_base * 36)
