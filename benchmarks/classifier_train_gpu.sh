@@ -3,7 +3,8 @@
 # final hyper-parameters, then evaluate it on validation/. Goal: >= 72% validation accuracy in <= 120 s of training
 # on one H100/H200. Usage (from anywhere): bash benchmarks/classifier_train_gpu.sh
 # Env: PYTHON (default python); CLASSIFIER_OUT (default checkpoints/classifier); DEVICE (default cuda; cpu for a smoke run); CLASSIFIER_ARGS (extra `classifier
-#      train` options, later ones win, e.g. "--epochs 1 --limit 2000" for a smoke run); EMOGAN_DATA (default: the first of ../shared/data/fer2013, shared/data/fer2013,
+#      train` options, later ones win, e.g. "--epochs 1 --limit 2000" for a smoke run, or
+#      '--config {"widths":[48,96,192,384]}' for a wider net: no spaces, the variable is split on them); EMOGAN_DATA (default: the first of ../shared/data/fer2013, shared/data/fer2013,
 #      .data/fer2013 that exists -- a device machine gets the repo only, so carry the JPEG tree (59 MB) as the
 #      git-ignored .data/fer2013); OUT (if set, the weights, the JSON record and both logs are copied there).
 set -euo pipefail

@@ -41,7 +41,9 @@ def runs(tmp_path_factory):
     cache = {"EMOGAN_CACHE": str(root / "cache")}
     procs = {
         "train": start("train", "--data", FIXTURE, "--epochs", 2, "--batch", 42, "--device", "cpu",
-                       "--out", root / "trained", env=cache),
+                       "--config", '{"widths": [16, 32, 48, 64]}', "--out", root / "trained", env=cache),
+        "bad_config": start("train", "--data", FIXTURE, "--config", '{"width": 3}', "--out", root / "never",
+                            env=cache),
         "eval": start("eval", "--data", FIXTURE, "--weights", weights, "--device", "cpu", env=cache),
         "predict": start("predict", root / "ok.npy", "--weights", weights, env=cache),
         "missing_folder": start("eval", "--data", root / "no-such-folder", "--weights", weights, env=cache),
@@ -82,6 +84,8 @@ def test_train_writes_weights_and_a_record_that_eval_reads(runs):
     for key in ("device", "torch", "wall_seconds", "train_seconds", "git_commit", "config", "options"):
         assert key in info
     assert last_json(res.stdout)["accuracy"] == info["validation"]["accuracy"]
+    assert info["config"]["widths"] == [16, 32, 48, 64] and info["config"]["depths"] == [1, 1, 1, 1]
+    assert load_classifier(out).net.config.widths == (16, 32, 48, 64)    # the weights rebuild the chosen net
     # The written weights load and give about the accuracy that training reported (eval's own output is checked
     # above). Not exactly: after 4 steps the probabilities are near-uniform, and the fp16 file can flip near-ties;
     # exact round trips are tested in test_classifier_store.py.
@@ -111,3 +115,11 @@ def test_user_mistakes_are_one_line_and_exit_2(runs, name, needles):
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in res.stderr, res.stderr
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
+
+
+def test_a_bad_net_config_stops_at_the_command_line(runs):
+    res = runs["bad_config"]
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert "error: argument --config" in lines[0] and "unknown classifier config keys: width" in lines[0]
+    assert not (runs["root"] / "never").exists()

@@ -60,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--time-budget", type=_positive_float, default=None,
                    help="seconds: plan fewer epochs (after timing epoch 2) if --epochs would not fit")
     t.add_argument("--limit", type=positive_int, default=None, help="train on a random subset of N faces")
+    t.add_argument("--config", type=_net_config, default=None, metavar="JSON",
+                   help='a net other than the default, as ClassifierConfig fields, e.g. \'{"widths": [48, 96, 192, '
+                        '384]}\' (time it first: benchmarks/classifier_inference.py --config)')
     t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
     t.add_argument("--out", default=str(default_weights_dir()), help="output folder (default: %(default)s)")
     t.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
@@ -88,6 +91,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------- train
+
+def _net_config(text: str) -> Any:
+    """--config JSON -> ClassifierConfig, the default's fields overridden by the given ones."""
+    from .model import ClassifierConfig
+
+    try:
+        fields = json.loads(text)
+        if not isinstance(fields, dict):
+            raise ValueError("expected a JSON object of ClassifierConfig fields")
+        return ClassifierConfig.from_dict({**ClassifierConfig().to_dict(), **fields})
+    except (ValueError, TypeError) as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {' '.join(str(e).split())}") from None
+
 
 def run_train(args: argparse.Namespace) -> int:
     from ..data import load_faces
@@ -120,7 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
                   f"val {100 * s.val_accuracy:5.2f}%  best {100 * s.best_accuracy:5.2f}%  lr {s.lr:.4f}  "
                   f"{s.seconds:6.1f}s", file=sys.stderr, flush=True)
 
-    result = train_classifier(train, validation, options=options, device=device, seed=args.seed,
+    result = train_classifier(train, validation, config=args.config, options=options, device=device, seed=args.seed,
                               progress_fn=progress)
     val = result.validation
     info = {
