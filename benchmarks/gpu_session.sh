@@ -64,12 +64,14 @@ NAMES=$(echo "$MODELS" | tr ',' '\n' | sed 's/$/-all-s0/' | tr '\n' ' ')
 # as fit, add the classifier, tar and split them into $OUT.
 pack() {
     rm -rf "$WORK/demo" && mkdir -p "$WORK/demo"
-    local n
-    for n in 16 12 9 0; do
-        [ "$n" -gt 0 ] || return 1
+    local n exported=""
+    for n in 16 12 9; do
         # shellcheck disable=SC2086
-        "$PY" -m emogan export $NAMES --root "$RUNS" --out "$WORK/demo" --grid-n $n --max-mb 60 && break
+        if "$PY" -m emogan export $NAMES --root "$RUNS" --out "$WORK/demo" --grid-n $n --max-mb 60; then
+            exported=yes; break
+        fi
     done
+    [ -n "$exported" ] || return 1
     if [ -f "$CLASSIFIER_OUT/classifier.safetensors" ]; then cp -r "$CLASSIFIER_OUT" "$WORK/demo/classifier"; fi
     du -sh "$WORK/demo"
     rm -f "$OUT"/demo.tgz.part*

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..cli import positive_int
+from ..cli import positive_float, positive_int
 from ..device import DEVICE_CHOICES, resolve_device
 from ..emotions import EMOTIONS
 from ..errors import DataError
@@ -24,16 +24,6 @@ from ..provenance import device_name, git_commit
 
 DEFAULT_DATA_HELP = ("FER2013 root (with --split), a folder of <emotion>/ folders, or fer2013.csv "
                      "(default: $EMOGAN_DATA)")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,9 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--val-split", default="validation", help="split to select the epoch on (default: validation)")
     t.add_argument("--epochs", type=positive_int, default=defaults.epochs)
     t.add_argument("--batch", type=positive_int, default=defaults.batch)
-    t.add_argument("--lr", type=_positive_float, default=defaults.lr, help="peak learning rate at batch 256")
+    t.add_argument("--lr", type=positive_float, default=defaults.lr, help="peak learning rate at batch 256")
     t.add_argument("--mixup", type=float, default=defaults.mixup, help="mixup alpha (0 = off)")
-    t.add_argument("--time-budget", type=_positive_float, default=None,
+    t.add_argument("--time-budget", type=positive_float, default=None,
                    help="seconds: plan fewer epochs (after timing epoch 2) if --epochs would not fit")
     t.add_argument("--limit", type=positive_int, default=None, help="train on a random subset of N faces")
     t.add_argument("--config", type=_net_config, default=None, metavar="JSON",

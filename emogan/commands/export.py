@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..cli import positive_int
+from ..cli import positive_float, positive_int
 from ..errors import RunError
 from ..export import export_run, write_manifest
 from ..paths import check_name
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="iterations whose weights are kept (default: 950,1900,2950,4110,4700,4850 and the last)")
     p.add_argument("--grid-n", type=positive_int, default=16, help="faces kept per grid (default 16)")
     p.add_argument("--fp32", action="store_true", help="keep weights in fp32 (default fp16)")
-    p.add_argument("--max-mb", type=float, default=None,
+    p.add_argument("--max-mb", type=positive_float, default=None,
                    help="size budget in MB: over it, the exported runs are removed again and the export fails")
     p.set_defaults(func=run)
 
