@@ -60,14 +60,17 @@ limited() {
 }
 min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
 NAMES=$(echo "$MODELS" | tr ',' '\n' | sed 's/$/-all-s0/' | tr '\n' ' ')
-# pack: export the demo runs (with whatever metrics exist) within the 60 MB budget, keeping as many faces per grid
-# as fit, add the classifier, tar and split them into $OUT.
+# pack: export the demo runs (with whatever metrics exist) within the 60 MB budget of checkpoints/ (less what the
+# classifier takes), keeping as many faces per grid as fit, add the classifier, tar and split them into $OUT.
 pack() {
     rm -rf "$WORK/demo" && mkdir -p "$WORK/demo"
-    local n exported=""
+    local n exported="" budget=60
+    if [ -d "$CLASSIFIER_OUT" ]; then
+        budget=$((60 - $(du -sm "$CLASSIFIER_OUT" | cut -f1)))   # du -m rounds up, in MiB: on the safe side
+    fi
     for n in 16 12 9; do
         # shellcheck disable=SC2086
-        if "$PY" -m emogan export $NAMES --root "$RUNS" --out "$WORK/demo" --grid-n $n --max-mb 60; then
+        if "$PY" -m emogan export $NAMES --root "$RUNS" --out "$WORK/demo" --grid-n $n --max-mb $budget; then
             exported=yes; break
         fi
     done

@@ -41,9 +41,12 @@ def runs(tmp_path_factory):
     cache = {"EMOGAN_CACHE": str(root / "cache")}
     procs = {
         "train": start("train", "--data", FIXTURE, "--epochs", 2, "--batch", 42, "--device", "cpu",
-                       "--config", '{"widths": [16, 32, 48, 64]}', "--out", root / "trained", env=cache),
+                       "--config", '{"widths": [16, 32, 48, 64]}', "--options", '{"erase": 0, "ema": 0.9}',
+                       "--out", root / "trained", env=cache),
         "bad_config": start("train", "--data", FIXTURE, "--config", '{"width": 3}', "--out", root / "never",
                             env=cache),
+        "bad_options": start("train", "--data", FIXTURE, "--options", '{"erase": 2}', "--out", root / "never",
+                             env=cache),
         "eval": start("eval", "--data", FIXTURE, "--weights", weights, "--device", "cpu", env=cache),
         "predict": start("predict", root / "ok.npy", "--weights", weights, env=cache),
         "missing_folder": start("eval", "--data", root / "no-such-folder", "--weights", weights, env=cache),
@@ -86,6 +89,7 @@ def test_train_writes_weights_and_a_record_that_eval_reads(runs):
     assert last_json(res.stdout)["accuracy"] == info["validation"]["accuracy"]
     assert info["config"]["widths"] == [16, 32, 48, 64] and info["config"]["depths"] == [1, 1, 1, 1]
     assert load_classifier(out).net.config.widths == (16, 32, 48, 64)    # the weights rebuild the chosen net
+    assert info["options"]["erase"] == 0 and info["options"]["ema"] == 0.9 and info["options"]["epochs"] == 2
     # The written weights load and give about the accuracy that training reported (eval's own output is checked
     # above). Not exactly: after 4 steps the probabilities are near-uniform, and the fp16 file can flip near-ties;
     # exact round trips are tested in test_classifier_store.py.
@@ -117,9 +121,14 @@ def test_user_mistakes_are_one_line_and_exit_2(runs, name, needles):
         assert needle in lines[0], (needle, lines[0])
 
 
-def test_a_bad_net_config_stops_at_the_command_line(runs):
-    res = runs["bad_config"]
+@pytest.mark.parametrize("name, needles", [
+    ("bad_config", ["error: argument --config", "unknown classifier config keys: width"]),
+    ("bad_options", ["error: argument --options", "out of range: erase=2"]),
+])
+def test_a_bad_json_argument_stops_at_the_command_line(runs, name, needles):
+    res = runs[name]
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
-    assert "error: argument --config" in lines[0] and "unknown classifier config keys: width" in lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
     assert not (runs["root"] / "never").exists()

@@ -45,6 +45,8 @@ def test_config_round_trip_and_unknown_keys():
         ClassifierConfig.from_dict({**cfg.to_dict(), "colour": 1})
     with pytest.raises(ValueError):
         ClassifierConfig(widths=(8, 16), depths=(1,))
+    with pytest.raises(ValueError, match="dropout 1.5"):
+        ClassifierConfig(dropout=1.5)
 
 
 def test_other_configs_build_and_run():

@@ -29,6 +29,20 @@ def test_one_cycle_shape():
     assert lrs[-1] == pytest.approx(1e-4)
 
 
+def test_options_from_json_fields_round_trip_and_refuse_mistakes():
+    opts = TrainOptions.from_dict({"epochs": 3.0, "erase": 0, "flip": False, "time_budget": 60, "limit": None})
+    assert opts.epochs == 3 and isinstance(opts.epochs, int) and opts.erase == 0.0 and isinstance(opts.erase, float)
+    assert opts.flip is False and opts.time_budget == 60.0 and opts.lr == TrainOptions().lr
+    assert TrainOptions.from_dict(opts.to_dict()) == opts
+    for fields, message in [({"eras": 0.1}, "unknown training options: eras"),
+                            ({"epochs": 2.5}, "epochs: expected int"),
+                            ({"flip": 1}, "flip: expected bool"),
+                            ({"lr": "0.1"}, "lr: expected float"),
+                            ({"erase": 1.5, "lr": 0}, "out of range: lr=0.0, erase=1.5")]:
+        with pytest.raises(ValueError, match=message):
+            TrainOptions.from_dict(fields)
+
+
 def test_augment_without_randomness_is_the_identity():
     x = faces_batch()
     torch.testing.assert_close(augment(x, STILL, torch.Generator().manual_seed(0)), x, atol=1e-5, rtol=0)

@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", type=_net_config, default=None, metavar="JSON",
                    help='a net other than the default, as ClassifierConfig fields, e.g. \'{"widths": [48, 96, 192, '
                         '384]}\' (time it first: benchmarks/classifier_inference.py --config)')
+    t.add_argument("--options", type=_train_options, default={}, metavar="JSON",
+                   help='other training options, as TrainOptions fields (emogan/classifier/train.py), e.g. '
+                        '\'{"erase": 0.25, "rotate": 10}\'; they win over the flags above')
     t.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
     t.add_argument("--out", default=str(default_weights_dir()), help="output folder (default: %(default)s)")
     t.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
@@ -82,17 +85,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # ------------------------------------------------------------------------------------------------------- train
 
+def _json_fields(text: str, what: str, build: Any) -> Any:
+    """A JSON object of dataclass fields -> build(fields); any mistake is argparse's one-line error."""
+    try:
+        fields = json.loads(text)
+        if not isinstance(fields, dict):
+            raise ValueError(f"expected a JSON object of {what} fields")
+        return build(fields)
+    except (ValueError, TypeError) as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {' '.join(str(e).split())}") from None
+
+
 def _net_config(text: str) -> Any:
     """--config JSON -> ClassifierConfig, the default's fields overridden by the given ones."""
     from .model import ClassifierConfig
 
-    try:
-        fields = json.loads(text)
-        if not isinstance(fields, dict):
-            raise ValueError("expected a JSON object of ClassifierConfig fields")
-        return ClassifierConfig.from_dict({**ClassifierConfig().to_dict(), **fields})
-    except (ValueError, TypeError) as e:
-        raise argparse.ArgumentTypeError(f"{text!r}: {' '.join(str(e).split())}") from None
+    return _json_fields(text, "ClassifierConfig",
+                        lambda f: ClassifierConfig.from_dict({**ClassifierConfig().to_dict(), **f}))
+
+
+def _train_options(text: str) -> dict[str, Any]:
+    """--options JSON -> the fields, checked now (names, types, ranges) and applied over the flags in run_train."""
+    from .train import TrainOptions
+
+    return _json_fields(text, "TrainOptions", lambda f: (TrainOptions.from_dict(f), f)[1])
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -117,8 +133,9 @@ def run_train(args: argparse.Namespace) -> int:
                         "splits; training needs both (select epochs on validation only)")
     print(f"data: {len(train)} {args.split} + {len(validation)} {args.val_split} faces from {args.data}; "
           f"device {device_name(device)}", file=sys.stderr)
-    options = TrainOptions(epochs=args.epochs, batch=args.batch, lr=args.lr, mixup=args.mixup,
-                           time_budget=args.time_budget, limit=args.limit, compile=args.compile)
+    flags = TrainOptions(epochs=args.epochs, batch=args.batch, lr=args.lr, mixup=args.mixup,
+                         time_budget=args.time_budget, limit=args.limit, compile=args.compile)
+    options = TrainOptions.from_dict({**flags.to_dict(), **args.options})
 
     def progress(s: Any) -> None:
         if not args.quiet:
@@ -134,9 +151,9 @@ def run_train(args: argparse.Namespace) -> int:
                        "content_hash": validation.content_hash},
         "best_epoch": result.best_epoch,
         "epochs": result.epochs,
-        "epochs_requested": args.epochs,
-        "train": {"n": len(train) if args.limit is None else min(args.limit, len(train)), "split": train.split,
-                  "content_hash": train.content_hash, "source": train.source},
+        "epochs_requested": options.epochs,
+        "train": {"n": len(train) if options.limit is None else min(options.limit, len(train)),
+                  "split": train.split, "content_hash": train.content_hash, "source": train.source},
         "config": result.net.config.to_dict(),
         "options": options.to_dict(),
         "seed": args.seed,

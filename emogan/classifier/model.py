@@ -34,6 +34,8 @@ class ClassifierConfig:
             raise ValueError(f"classifier config: widths {self.widths} and depths {self.depths} differ in length")
         if min(self.depths) < 1 or min(self.widths) < 1 or self.stem_kernel not in (2, 4, 6):
             raise ValueError(f"classifier config: widths and depths must be positive, stem_kernel 2, 4 or 6: {self}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"classifier config: dropout {self.dropout} must be in [0, 1)")
 
     @property
     def embed_dim(self) -> int:

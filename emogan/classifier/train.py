@@ -42,8 +42,43 @@ class TrainOptions:
     time_budget: float | None = None  # seconds: after epoch 2, fewer epochs are planned if these would not fit
     limit: int | None = None        # train on a random subset of this many faces (quick checks)
 
+    def __post_init__(self) -> None:
+        checks = {"epochs": self.epochs >= 1, "batch": self.batch >= 1, "lr": self.lr > 0,
+                  "momentum": 0 <= self.momentum < 1, "weight_decay": self.weight_decay >= 0,
+                  "warmup": 0 <= self.warmup < 1, "label_smoothing": 0 <= self.label_smoothing < 1,
+                  "rotate": self.rotate >= 0, "scale": 0 <= self.scale < 1, "translate": self.translate >= 0,
+                  "erase": 0 <= self.erase <= 1, "mixup": self.mixup >= 0, "ema": 0 <= self.ema < 1,
+                  "time_budget": self.time_budget is None or self.time_budget > 0,
+                  "limit": self.limit is None or self.limit >= 1}
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError("training option out of range: "
+                             + ", ".join(f"{name}={getattr(self, name)!r}" for name in bad))
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainOptions":
+        """Options from JSON fields (the rest keep their defaults); unknown names and wrong types are refused."""
+        fields = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(fields))
+        if unknown:
+            raise ValueError(f"unknown training options: {', '.join(unknown)}")
+        kw: dict[str, Any] = {}
+        for name, value in d.items():
+            kind = fields[name]                      # "int", "float", "bool", "float | None", "int | None"
+            base = kind.split("|")[0].strip()
+            if value is None and kind.endswith("None"):
+                kw[name] = None
+                continue
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            ok = {"bool": isinstance(value, bool), "int": number and float(value).is_integer(),
+                  "float": number}[base]
+            if not ok:
+                raise ValueError(f"training option {name}: expected {kind}, got {value!r}")
+            kw[name] = value if base == "bool" else (int(value) if base == "int" else float(value))
+        return cls(**kw)
 
 
 @dataclass(frozen=True)

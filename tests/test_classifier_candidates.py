@@ -1,0 +1,90 @@
+"""benchmarks/classifier_candidates.py: the rule that picks the shipped classifier, and a tiny run of the runner."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emogan.classifier import ClassifierConfig, EmotionNet
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "classifier_candidates.py"
+FIXTURE = REPO / "tests" / "fixtures" / "fer2013"
+
+spec = importlib.util.spec_from_file_location("classifier_candidates", SCRIPT)
+candidates = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(candidates)
+
+
+def r(name, accuracy, cpu_ms, weights_mb=3.0):
+    return {"name": name, "accuracy": accuracy, "cpu_ms": cpu_ms, "weights_mb": weights_mb}
+
+
+@pytest.mark.parametrize("results, shipped", [
+    ([r("fast", 0.70, 35), r("slow", 0.73, 110)], "slow"),       # only the slow one reaches the accuracy goal
+    ([r("fast", 0.721, 35), r("slow", 0.75, 110)], "fast"),      # both do: the one within the CPU goal
+    ([r("fast", 0.66, 35), r("faster", 0.68, 30), r("slow", 0.71, 110)], "faster"),  # neither: CPU goal, then acc
+    ([r("failed", None, 10), r("ok", 0.5, 60)], "ok"),           # a candidate that did not finish never ships
+    ([r("failed", None, 10)], None),
+    ([r("fast", 0.70, 35), r("huge", 0.74, 300, weights_mb=23.4)], "fast"),   # over the size limit: never
+])
+def test_the_shipping_rule(results, shipped):
+    winner = candidates.choose(results, 0.72, 50, max_mb=10)
+    assert (winner and winner["name"]) == shipped
+
+
+def test_the_committed_candidates_are_valid_and_measured():
+    spec = candidates.read_candidates(candidates.DEFAULT_FILE)
+    assert spec["goal_accuracy"] == 0.72 and spec["goal_cpu_ms"] == 50 and spec["max_mb"] == 10
+    assert [c["name"] for c in spec["candidates"]][0] == "resnet10"    # the default net is always among them
+    assert any(c["cpu_ms"] <= 50 for c in spec["candidates"])
+    for c in spec["candidates"]:    # fp16 weights: a candidate over the size limit would train for nothing
+        net = EmotionNet(ClassifierConfig.from_dict({**ClassifierConfig().to_dict(), **c["config"]}))
+        assert 2 * sum(p.numel() for p in net.parameters()) < spec["max_mb"] * 1e6, c["name"]
+
+
+def run(tmp_path, spec_obj, *extra):
+    path = tmp_path / "candidates.json"
+    path.write_text(json.dumps(spec_obj))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "EMOGAN_CACHE": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, str(SCRIPT), "--data", str(FIXTURE), "--candidates", str(path),
+                           "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--device", "cpu",
+                           "--", "--epochs", "1", "--batch", "42", *extra],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_candidates_train_side_by_side_and_the_best_finished_one_ships(tmp_path):
+    spec_obj = {"goal_accuracy": 0.72, "goal_cpu_ms": 50, "max_mb": 10, "candidates": [
+        {"name": "small", "config": {"widths": [8, 16, 16, 24]}, "options": {}, "cpu_ms": 10},
+        {"name": "other", "config": {"widths": [16, 16, 32, 32]}, "options": {"erase": 0}, "cpu_ms": 12},
+        # Six stages end at 1x1 and one face makes a batch: BatchNorm then has one value per channel and refuses
+        # to train, so this candidate fails at run time, and must not stop the others.
+        {"name": "broken", "config": {"widths": [8] * 6, "depths": [1] * 6}, "options": {"limit": 1}, "cpu_ms": 5},
+    ]}
+    res = run(tmp_path, spec_obj)
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = tmp_path / "out"
+    record = json.loads((out / "candidates.json").read_text())
+    by_name = {c["name"]: c for c in record["candidates"]}
+    assert by_name["broken"]["accuracy"] is None and by_name["broken"]["exit_status"] != 0
+    finished = [c for c in record["candidates"] if c["accuracy"] is not None]
+    assert len(finished) == 2 and record["shipped"] == max(finished, key=lambda c: c["accuracy"])["name"]
+    info = json.loads((out / "classifier.json").read_text())
+    assert info["selection"]["candidate"] == record["shipped"] and info["options"]["epochs"] == 1
+    assert info["validation"]["accuracy"] == by_name[record["shipped"]]["accuracy"]
+    assert (out / "classifier.safetensors").read_bytes() == \
+        (tmp_path / "work" / record["shipped"] / "classifier.safetensors").read_bytes()
+    assert "failed" in res.stdout and json.loads(res.stdout.strip().splitlines()[-1])["shipped"] == record["shipped"]
+
+
+def test_a_bad_candidates_file_is_one_line_before_any_training(tmp_path):
+    res = run(tmp_path, {"goal_accuracy": 0.72, "goal_cpu_ms": 50, "max_mb": 10, "candidates": [
+        {"name": "x", "config": {"width": [1]}, "options": {}, "cpu_ms": 10}]})
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1, res.stderr
+    assert "bad candidates file" in lines[0] and "candidates.json" in lines[0] and "width" in lines[0]
+    assert not (tmp_path / "work").exists() and not (tmp_path / "out").exists()
