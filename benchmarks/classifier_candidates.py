@@ -17,7 +17,8 @@ Which one ships (validation only: the protocol selects everything there):
 Candidates whose weights file exceeds max_mb (the shipped classifier's size limit) are never shipped.
 The winner's classifier.safetensors and classifier.json (with a "selection" entry) go to --out, beside
 candidates.json, the record of every candidate. Exit status 0 when a candidate shipped, 1 when none finished,
-2 for a bad candidates file or dataset.
+2 for a bad candidates file or dataset. Ctrl-C (or SIGINT/SIGTERM from `timeout`) stops every candidate after
+its current step; each writes its best validated epoch, and the best of those still ships (marked stopped_early).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -83,6 +85,17 @@ def _last_epoch_line(log: Path) -> str:
     return " ".join(lines[-1].split()) if lines else "loading"
 
 
+def _wait(procs: dict[str, tuple[subprocess.Popen, Any]], work: Path, report_every: float) -> None:
+    """Until every candidate has ended, print each one's latest epoch line now and then."""
+    start = last_report = time.monotonic()
+    while any(p.poll() is None for p, _ in procs.values()):
+        time.sleep(0.5)
+        if time.monotonic() - last_report >= report_every:
+            last_report = time.monotonic()
+            print(f"[{time.monotonic() - start:5.0f} s] " + " | ".join(
+                f"{name}: {_last_epoch_line(work / name / 'train.log')}" for name in procs), flush=True)
+
+
 def train_all(spec: dict[str, Any], data: str, device: str, work: Path, extra: list[str],
               python: str = sys.executable, report_every: float = 15.0) -> list[dict[str, Any]]:
     """Start every candidate's `classifier train` at once, report progress, and collect what each wrote."""
@@ -95,21 +108,30 @@ def train_all(spec: dict[str, Any], data: str, device: str, work: Path, extra: l
                "--config", json.dumps(c["config"]), "--options", json.dumps(c["options"]), *extra,
                "--out", str(folder)]
         log = (folder / "train.log").open("w")
-        procs[c["name"]] = (subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT), log)
-    start = time.monotonic()
-    last_report = start
-    while any(p.poll() is None for p, _ in procs.values()):
-        time.sleep(0.5)
-        if time.monotonic() - last_report >= report_every:
-            last_report = time.monotonic()
-            print(f"[{time.monotonic() - start:5.0f} s] " + " | ".join(
-                f"{name}: {_last_epoch_line(work / name / 'train.log')}" for name in procs), flush=True)
+        # Own sessions: a Ctrl-C or `timeout` reaches them once, from forward() below, never twice (a second
+        # signal would make `classifier train` stop at once, without writing its best epoch).
+        procs[c["name"]] = (subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                             start_new_session=True), log)
+
+    def forward(signum: int, frame: Any) -> None:
+        print("stopping: every candidate writes its best epoch so far", flush=True)
+        for proc, _ in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+
+    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _wait(procs, work, report_every)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     results = []
     for c in spec["candidates"]:
         proc, log = procs[c["name"]]
         log.close()
         info_path = work / c["name"] / INFO_FILE
-        info = json.loads(info_path.read_text()) if proc.returncode == 0 and info_path.is_file() else None
+        # 130: stopped by a signal after writing its best epoch so far (recorded as stopped_early).
+        info = json.loads(info_path.read_text()) if proc.returncode in (0, 130) and info_path.is_file() else None
         weights = work / c["name"] / WEIGHTS_FILE
         results.append({
             "name": c["name"], "why": c.get("why", ""), "config": c["config"], "options": c["options"],
@@ -118,6 +140,7 @@ def train_all(spec: dict[str, Any], data: str, device: str, work: Path, extra: l
             "accuracy": info["validation"]["accuracy"] if info else None,
             "best_epoch": info["best_epoch"] if info else None, "epochs": info["epochs"] if info else None,
             "train_seconds": info["train_seconds"] if info else None,
+            "stopped_early": info.get("stopped_early", False) if info else None,
             "command": info["command"] if info else None,
             # [epoch, validation accuracy, accuracy on augmented training faces]: enough to see under-fitting
             "history": [[h["epoch"], h["val_accuracy"], h["train_accuracy"]] for h in info["history"]]

@@ -31,7 +31,7 @@ mkdir -p "$LOGS"
 "$PY" benchmarks/classifier_candidates.py --data "$DATA" --device "$DEVICE" --out "$WEIGHTS" \
     --work "${CANDIDATES_WORK:-/tmp/emogan-classifier-candidates}" -- \
     --seed 0 --epochs 150 --batch 256 --lr 0.1 --time-budget 110 ${CLASSIFIER_ARGS:-} 2>&1 \
-    | tee "$LOGS/classifier_train.log"
+    | tee -i "$LOGS/classifier_train.log"     # -i: a Ctrl-C or timeout must not cut the log while candidates save
 "$PY" -m emogan classifier eval --data "$DATA" --split validation --weights "$WEIGHTS" \
     --device "$DEVICE" 2>&1 | tee "$LOGS/classifier_eval.log"
 if [ -n "${OUT:-}" ]; then

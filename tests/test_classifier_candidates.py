@@ -3,8 +3,10 @@
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,14 +49,21 @@ def test_the_committed_candidates_are_valid_and_measured():
         assert 2 * sum(p.numel() for p in net.parameters()) < spec["max_mb"] * 1e6, c["name"]
 
 
-def run(tmp_path, spec_obj, *extra):
+def command(tmp_path, spec_obj, epochs=1):
     path = tmp_path / "candidates.json"
     path.write_text(json.dumps(spec_obj))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "EMOGAN_CACHE": str(tmp_path / "cache")}
-    return subprocess.run([sys.executable, str(SCRIPT), "--data", str(FIXTURE), "--candidates", str(path),
-                           "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--device", "cpu",
-                           "--", "--epochs", "1", "--batch", "42", *extra],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return [sys.executable, str(SCRIPT), "--data", str(FIXTURE), "--candidates", str(path),
+            "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--device", "cpu",
+            "--", "--epochs", str(epochs), "--batch", "42"]
+
+
+def env(tmp_path):
+    return {**os.environ, "OMP_NUM_THREADS": "1", "EMOGAN_CACHE": str(tmp_path / "cache")}
+
+
+def run(tmp_path, spec_obj):
+    return subprocess.run(command(tmp_path, spec_obj), capture_output=True, text=True, env=env(tmp_path),
+                          timeout=300)
 
 
 def test_candidates_train_side_by_side_and_the_best_finished_one_ships(tmp_path):
@@ -88,3 +97,25 @@ def test_a_bad_candidates_file_is_one_line_before_any_training(tmp_path):
     assert res.returncode == 2 and len(lines) == 1, res.stderr
     assert "bad candidates file" in lines[0] and "candidates.json" in lines[0] and "width" in lines[0]
     assert not (tmp_path / "work").exists() and not (tmp_path / "out").exists()
+
+
+def test_an_interrupt_still_ships_the_best_epoch_so_far(tmp_path):
+    """What `timeout --signal=INT` does to the GPU session's classifier step when time runs out."""
+    spec_obj = {"goal_accuracy": 0.72, "goal_cpu_ms": 50, "max_mb": 10, "candidates": [
+        {"name": n, "config": {"widths": [8, 16, 16, 24]}, "options": {"erase": e}, "cpu_ms": 10}
+        for n, e in (("one", 0.5), ("two", 0.0))]}
+    proc = subprocess.Popen(command(tmp_path, spec_obj, epochs=10_000), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env(tmp_path))
+    logs = [tmp_path / "work" / n / "train.log" for n in ("one", "two")]
+    deadline = time.monotonic() + 240
+    while not all(p.is_file() and "epoch   2/" in p.read_text() for p in logs):   # both validated an epoch
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    record = json.loads((tmp_path / "out" / "candidates.json").read_text())
+    for c in record["candidates"]:
+        assert c["exit_status"] == 130 and c["stopped_early"] is True and 2 <= c["epochs"] < 10_000, c
+    info = json.loads((tmp_path / "out" / "classifier.json").read_text())
+    assert info["stopped_early"] is True and info["selection"]["candidate"] == record["shipped"]

@@ -116,3 +116,23 @@ def test_training_is_reproducible_with_a_seed():
     assert a.step_losses == b.step_losses
     for (k, va), vb in zip(a.net.state_dict().items(), b.net.state_dict().values()):
         assert torch.equal(va, vb), k
+
+
+def test_a_stop_keeps_the_best_validated_epoch_and_drops_the_unfinished_one():
+    train = _subset(load_faces(FIXTURE, split="train"), 40)
+    val = _subset(load_faces(FIXTURE, split="validation"), 14)
+    opts = TrainOptions(epochs=5, batch=20, ema=0.0, tta=False)      # 2 steps per epoch
+    asked = []
+
+    def stop_in_epoch_3() -> bool:       # asked before each step: five steps run, the stop comes inside epoch 3
+        asked.append(1)
+        return len(asked) > 5
+
+    seen = []
+    result = train_classifier(train, val, config=TINY, options=opts, seed=0, progress_fn=seen.append,
+                              stop_fn=stop_in_epoch_3)
+    assert result.stopped and result.epochs == 2 and [s.epoch for s in seen] == [1, 2]
+    assert len(result.step_losses) == 4 and result.best_epoch in (1, 2)
+    assert result.validation.accuracy == max(s.val_accuracy for s in seen)
+    with pytest.raises(KeyboardInterrupt, match="before the first epoch ended"):
+        train_classifier(train, val, config=TINY, options=opts, seed=0, stop_fn=lambda: True)

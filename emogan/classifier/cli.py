@@ -113,6 +113,7 @@ def _train_options(text: str) -> dict[str, Any]:
 
 def run_train(args: argparse.Namespace) -> int:
     from ..data import load_faces
+    from ..training import _StopFlag
     from .store import save_classifier
     from .train import TrainOptions, train_classifier
 
@@ -143,8 +144,11 @@ def run_train(args: argparse.Namespace) -> int:
                   f"val {100 * s.val_accuracy:5.2f}%  best {100 * s.best_accuracy:5.2f}%  lr {s.lr:.4f}  "
                   f"{s.seconds:6.1f}s", file=sys.stderr, flush=True)
 
-    result = train_classifier(train, validation, config=args.config, options=options, device=device, seed=args.seed,
-                              progress_fn=progress)
+    # Ctrl-C (or SIGTERM) stops before the next step; the best epoch validated so far is still written. A second
+    # Ctrl-C stops at once.
+    with _StopFlag() as stop:
+        result = train_classifier(train, validation, config=args.config, options=options, device=device,
+                                  seed=args.seed, progress_fn=progress, stop_fn=lambda: stop.set)
     val = result.validation
     info = {
         "validation": {**val.to_dict(), "split": validation.split, "tta": options.tta,
@@ -152,6 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
         "best_epoch": result.best_epoch,
         "epochs": result.epochs,
         "epochs_requested": options.epochs,
+        "stopped_early": result.stopped,
         "train": {"n": len(train) if options.limit is None else min(options.limit, len(train)),
                   "split": train.split, "content_hash": train.content_hash, "source": train.source},
         "config": result.net.config.to_dict(),
@@ -173,9 +178,12 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"selected epoch {result.best_epoch} of {result.epochs}: validation accuracy {100 * val.accuracy:.2f}% "
           f"(flip TTA); training took {result.seconds:.1f}s")
     print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MB) and {path.with_name('classifier.json')}")
+    if result.stopped:
+        print(f"stopped by a signal after epoch {result.epochs}: the learning rate had not annealed, so these "
+              "weights are not the recipe's result", file=sys.stderr)
     print(json.dumps({**val.to_dict(), "epochs": result.epochs, "best_epoch": result.best_epoch,
                       "train_seconds": round(result.seconds, 2)}))
-    return 0
+    return 130 if result.stopped else 0
 
 
 # -------------------------------------------------------------------------------------------------------- eval

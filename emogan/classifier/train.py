@@ -102,6 +102,7 @@ class TrainResult:
     epochs: int                 # epochs actually run
     seconds: float              # the training loop alone (data already loaded)
     step_losses: list[float]    # every step's loss (tests check that it falls)
+    stopped: bool = False       # stop_fn asked to stop: the best epoch validated before that is kept
 
 
 def one_cycle(progress: float, peak: float, warmup: float) -> float:
@@ -214,8 +215,12 @@ def train_classifier(
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress_fn: Callable[[EpochStats], None] | None = None,
+    stop_fn: Callable[[], bool] | None = None,
 ) -> TrainResult:
-    """Train on `train`, select the epoch with the best accuracy on `validation` (never on anything else)."""
+    """Train on `train`, select the epoch with the best accuracy on `validation` (never on anything else).
+
+    stop_fn is asked before every step; when it says stop, the unfinished epoch is dropped and the best validated
+    one is returned (stopped=True). A stop before the first epoch ends raises KeyboardInterrupt: nothing to keep."""
     config = config or ClassifierConfig()
     opts = options or TrainOptions()
     device = torch.device(device)
@@ -255,7 +260,8 @@ def train_classifier(
     step = 0
     start = time.perf_counter()
     epoch = 0
-    while epoch < epochs:
+    stopped = False
+    while epoch < epochs and not stopped:
         epoch += 1
         net.train()
         perm = torch.randperm(n, device=device, generator=gen)
@@ -263,6 +269,9 @@ def train_classifier(
         correct = torch.zeros((), device=device)
         epoch_losses = []
         for i in range(steps_per_epoch):
+            if stop_fn is not None and stop_fn():
+                stopped = True
+                break
             lr = one_cycle(step / (epochs * steps_per_epoch), peak_lr, opts.warmup)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -290,6 +299,9 @@ def train_classifier(
             loss_sum += loss.detach().float()
             correct += (logits.detach().argmax(1) == yb).sum()
             epoch_losses.append(loss.detach().float())
+        if stopped:
+            epoch -= 1          # the unfinished epoch was never validated and does not count
+            break
         step_losses.extend(torch.stack(epoch_losses).tolist())
 
         judged = ema.model if ema is not None else net
@@ -307,9 +319,11 @@ def train_classifier(
             progress_fn(stats)
 
     seconds = time.perf_counter() - start
+    if best_state is None:
+        raise KeyboardInterrupt("stopped before the first epoch ended: no weights to keep")
     final = EmotionNet(config)
     final.load_state_dict({k: v.float().cpu() if v.is_floating_point() else v.cpu() for k, v in best_state.items()})
-    return TrainResult(final.eval(), best_epoch, best_eval, history, epoch, seconds, step_losses)
+    return TrainResult(final.eval(), best_epoch, best_eval, history, epoch, seconds, step_losses, stopped)
 
 
 def _fit_epochs(epochs: int, elapsed: float, history: list[EpochStats], budget: float) -> int:
