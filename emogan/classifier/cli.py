@@ -108,7 +108,11 @@ def _train_options(text: str) -> dict[str, Any]:
     """--options JSON -> the fields, checked now (names, types, ranges) and applied over the flags in run_train."""
     from .train import TrainOptions
 
-    return _json_fields(text, "TrainOptions", lambda f: (TrainOptions.from_dict(f), f)[1])
+    def checked(fields: dict[str, Any]) -> dict[str, Any]:
+        TrainOptions.from_dict(fields)
+        return fields
+
+    return _json_fields(text, "TrainOptions", checked)
 
 
 def run_train(args: argparse.Namespace) -> int:

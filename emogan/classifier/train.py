@@ -261,7 +261,7 @@ def train_classifier(
     start = time.perf_counter()
     epoch = 0
     stopped = False
-    while epoch < epochs and not stopped:
+    while epoch < epochs:
         epoch += 1
         net.train()
         perm = torch.randperm(n, device=device, generator=gen)
