@@ -56,7 +56,7 @@ def read_candidates(path: Path) -> dict[str, Any]:
         if not names or len(set(names)) != len(names) or not all(n and n.replace("-", "").isalnum() for n in names):
             raise ValueError(f"candidate names must be unique, non-empty, letters, digits and '-': {names}")
         for c in spec["candidates"]:
-            ClassifierConfig.from_dict({**ClassifierConfig().to_dict(), **c["config"]})
+            ClassifierConfig.from_dict(c["config"])
             TrainOptions.from_dict(c["options"])
             if not float(c["cpu_ms"]) > 0:
                 raise ValueError(f"candidate {c['name']}: cpu_ms must be a positive measurement")

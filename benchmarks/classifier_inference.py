@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emogan.classifier import Classifier, ClassifierConfig, EmotionNet, count_macs  # noqa: E402
+from emogan.classifier.cli import _net_config  # noqa: E402  (the same --config as `classifier train`)
 from emogan.classifier.store import WEIGHTS_FILE, default_weights_dir, read_net  # noqa: E402
 
 
@@ -62,15 +63,14 @@ def main() -> int:
     ap.add_argument("--weights", type=Path, default=default_weights_dir())
     ap.add_argument("--faces", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=30)
-    ap.add_argument("--config", type=json.loads, default=None,
+    ap.add_argument("--config", type=_net_config, default=None, metavar="JSON",
                     help='time a candidate net instead, e.g. \'{"depths": [1, 1, 2, 1]}\' (ClassifierConfig fields)')
     args = ap.parse_args()
 
     path = args.weights / WEIGHTS_FILE
     if args.config is not None:
         torch.manual_seed(0)
-        config = ClassifierConfig.from_dict({**ClassifierConfig().to_dict(), **args.config})
-        net, what = EmotionNet(config).eval(), f"untrained candidate {config}"
+        net, what = EmotionNet(args.config).eval(), f"untrained candidate {args.config}"
     elif path.is_file():
         net, _ = read_net(path)
         what = str(path)

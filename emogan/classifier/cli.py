@@ -100,8 +100,7 @@ def _net_config(text: str) -> Any:
     """--config JSON -> ClassifierConfig, the default's fields overridden by the given ones."""
     from .model import ClassifierConfig
 
-    return _json_fields(text, "ClassifierConfig",
-                        lambda f: ClassifierConfig.from_dict({**ClassifierConfig().to_dict(), **f}))
+    return _json_fields(text, "ClassifierConfig", ClassifierConfig.from_dict)
 
 
 def _train_options(text: str) -> dict[str, Any]:
