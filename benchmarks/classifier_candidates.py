@@ -15,6 +15,11 @@ Which one ships (validation only: the protocol selects everything there):
      over it;
   3. then the higher validation accuracy.
 Candidates whose weights file exceeds max_mb (the shipped classifier's size limit) are never shipped.
+Ensembles of the finished candidates compete under the same rule: every group of two or more within max_mb
+together, its members' logits averaged, scored on validation exactly as `classifier eval` scores the shipped file
+(flip TTA). Averaging nets trained apart typically gains a point or two on FER2013, and the candidates are
+trained anyway, so this costs seconds; an ensemble costs the sum of its members on the CPU, so by the rule it
+ships only when it reaches the accuracy goal and no single candidate does.
 The winner's classifier.safetensors and classifier.json (with a "selection" entry) go to --out, beside
 candidates.json, the record of every candidate. Exit status 0 when a candidate shipped, 1 when none finished,
 2 for a bad candidates file or dataset. Ctrl-C (or SIGINT/SIGTERM from `timeout`) stops every candidate after
@@ -24,7 +29,10 @@ its current step; each writes its best validated epoch, and the best of those st
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import platform
+import shlex
 import shutil
 import signal
 import subprocess
@@ -36,9 +44,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from emogan.classifier.model import ClassifierConfig  # noqa: E402
-from emogan.classifier.store import INFO_FILE, WEIGHTS_FILE  # noqa: E402
+from emogan.classifier.inference import Classifier  # noqa: E402
+from emogan.classifier.model import ClassifierConfig, EnsembleNet  # noqa: E402
+from emogan.classifier.store import INFO_FILE, WEIGHTS_FILE, read_net, save_classifier  # noqa: E402
 from emogan.classifier.train import TrainOptions  # noqa: E402
+from emogan.data import FaceSet  # noqa: E402
+from emogan.device import resolve_device  # noqa: E402
 from emogan.errors import DataError  # noqa: E402
 from emogan.io import atomic_write_bytes, atomic_write_json  # noqa: E402
 
@@ -152,26 +163,72 @@ def train_all(spec: dict[str, Any], data: str, device: str, work: Path, extra: l
     return results
 
 
-def ship(winner: dict[str, Any], results: list[dict[str, Any]], spec: dict[str, Any], work: Path, out: Path) -> None:
-    """Copy the winner's weights and record into `out` (each file atomically), with candidates.json beside them."""
+def ensembles(results: list[dict[str, Any]], validation: FaceSet, work: Path, device: str,
+              max_mb: float) -> list[dict[str, Any]]:
+    """Every group of two or more finished candidates within max_mb together, scored on validation as one net."""
+    done = [r for r in results if r["accuracy"] is not None]
+    nets = {r["name"]: read_net(work / r["name"] / WEIGHTS_FILE)[0] for r in done}
+    dev = resolve_device(device)
+    out = []
+    for k in range(2, len(done) + 1):
+        for group in itertools.combinations(done, k):
+            mb = round(sum(r["weights_mb"] for r in group), 2)
+            if mb > max_mb:
+                continue
+            net = EnsembleNet.of([nets[r["name"]] for r in group])
+            scored = Classifier(net, dev).evaluate(validation.images, validation.labels, tta=True)
+            out.append({
+                "name": "+".join(r["name"] for r in group), "members": [r["name"] for r in group],
+                "why": "the members' logits averaged", "config": net.config.to_dict(), "options": None,
+                # Not measured: a sum of the members' measurements, which is what the ensemble runs on the CPU.
+                "cpu_ms": round(sum(r["cpu_ms"] for r in group), 1), "exit_status": None, "weights_mb": mb,
+                "accuracy": scored.accuracy, "validation": scored.to_dict(), "best_epoch": None, "epochs": None,
+                # The members trained side by side: the ensemble took as long as the slowest of them.
+                "train_seconds": max(r["train_seconds"] for r in group),
+                "stopped_early": any(r["stopped_early"] for r in group), "command": None, "history": None})
+    return out
+
+
+def ship(winner: dict[str, Any], results: list[dict[str, Any]], spec: dict[str, Any], work: Path, out: Path,
+         validation: FaceSet | None = None, device: str = "cpu") -> None:
+    """Write the winner's weights and record into `out` (each file atomically), with candidates.json beside them."""
     out.mkdir(parents=True, exist_ok=True)
-    info = json.loads((work / winner["name"] / INFO_FILE).read_text())
-    info["selection"] = {"candidate": winner["name"], "of": [r["name"] for r in results],
-                         "rule": "accuracy goal met, then CPU goal met, then validation accuracy",
-                         "record": "candidates.json"}
+    selection = {"candidate": winner["name"], "of": [r["name"] for r in results],
+                 "rule": "accuracy goal met, then CPU goal met, then validation accuracy",
+                 "record": "candidates.json"}
     record = {"goal_accuracy": spec["goal_accuracy"], "goal_cpu_ms": spec["goal_cpu_ms"], "max_mb": spec["max_mb"],
               "about_cpu_ms": spec.get("about", ""), "shipped": winner["name"], "candidates": results}
-    atomic_write_bytes(out / WEIGHTS_FILE, (work / winner["name"] / WEIGHTS_FILE).read_bytes())
-    atomic_write_json(out / INFO_FILE, info)
+    if "members" in winner:
+        infos = [json.loads((work / m / INFO_FILE).read_text()) for m in winner["members"]]
+        net = EnsembleNet.of([read_net(work / m / WEIGHTS_FILE)[0] for m in winner["members"]])
+        info = {
+            "validation": {**winner["validation"], "split": validation.split if validation else "validation",
+                           "tta": True, "content_hash": validation.content_hash if validation else None},
+            "ensemble": [{"name": m, "validation_accuracy": i["validation"]["accuracy"], "best_epoch": i["best_epoch"],
+                          "epochs": i["epochs"], "train_seconds": i["train_seconds"], "config": i["config"],
+                          "options": i["options"], "command": i["command"]} for m, i in zip(winner["members"], infos)],
+            "stopped_early": winner["stopped_early"], "train": infos[0]["train"], "config": net.config.to_dict(),
+            "seed": infos[0]["seed"], "command": shlex.join(["python", *sys.argv]),
+            "device": infos[0]["device"], "torch": infos[0]["torch"], "python": platform.python_version(),
+            "train_seconds": winner["train_seconds"], "git_commit": infos[0].get("git_commit"),
+            "selection": selection}
+        save_classifier(out, net, info)      # weights, then the record, each atomically
+    else:
+        info = json.loads((work / winner["name"] / INFO_FILE).read_text())
+        info["selection"] = selection
+        atomic_write_bytes(out / WEIGHTS_FILE, (work / winner["name"] / WEIGHTS_FILE).read_bytes())
+        atomic_write_json(out / INFO_FILE, info)
     atomic_write_json(out / "candidates.json", record)
 
 
 def table(results: list[dict[str, Any]], winner: dict[str, Any] | None) -> str:
+    """Every candidate and ensemble; an ensemble's CPU ms is the sum of its members' (not measured)."""
     rows = ["| candidate | validation | CPU ms (64 faces) | MB | epochs | training s | |",
             "|---|---|---|---|---|---|---|"]
     for r in results:
         acc = f"{100 * r['accuracy']:.2f}%" if r["accuracy"] is not None else f"failed ({r['exit_status']})"
-        rows.append(f"| {r['name']} | {acc} | {r['cpu_ms']:.1f} | {r['weights_mb'] or '-'} | {r['epochs'] or '-'} | "
+        cpu = f"{r['cpu_ms']:.1f}" + (" (sum)" if "members" in r else "")
+        rows.append(f"| {r['name']} | {acc} | {cpu} | {r['weights_mb'] or '-'} | {r['epochs'] or '-'} | "
                     f"{r['train_seconds'] or '-'} | {'shipped' if winner is r else ''} |")
     return "\n".join(rows)
 
@@ -192,18 +249,22 @@ def main(argv: list[str] | None = None) -> int:
         spec = read_candidates(args.candidates)
         from emogan.data import load_faces
         # Decode once here: the candidates then all read the cache instead of decoding the JPEGs side by side.
-        for split in ("train", "validation"):
-            load_faces(args.data, split=split)
+        load_faces(args.data, split="train")
+        validation = load_faces(args.data, split="validation")
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     results = train_all(spec, args.data, args.device, args.work, extra)
+    try:
+        results += ensembles(results, validation, args.work, args.device, spec["max_mb"])
+    except Exception as e:      # noqa: BLE001 - a failed extra must never cost the session its single best net
+        print(f"ensembles not scored ({type(e).__name__}: {' '.join(str(e).split())}); singles only")
     winner = choose(results, spec["goal_accuracy"], spec["goal_cpu_ms"], spec["max_mb"])
     print(table(results, winner))
     if winner is None:
         print("no candidate finished: nothing shipped")
         return 1
-    ship(winner, results, spec, args.work, args.out)
+    ship(winner, results, spec, args.work, args.out, validation, args.device)
     print(f"shipped {winner['name']} ({100 * winner['accuracy']:.2f}% validation) to {args.out}")
     print(json.dumps({"shipped": winner["name"], "accuracy": winner["accuracy"],
                       "candidates": {r["name"]: r["accuracy"] for r in results}}))

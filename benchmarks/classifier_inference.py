@@ -24,7 +24,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emogan.classifier import Classifier, ClassifierConfig, EmotionNet, count_macs  # noqa: E402
-from emogan.classifier.cli import _net_config  # noqa: E402  (the same --config as `classifier train`)
+from emogan.classifier.cli import _json_fields  # noqa: E402  (--config parsed and checked as `classifier train` does)
+from emogan.classifier.model import build_net, config_from_dict  # noqa: E402
 from emogan.classifier.store import WEIGHTS_FILE, default_weights_dir, read_net  # noqa: E402
 
 
@@ -63,14 +64,16 @@ def main() -> int:
     ap.add_argument("--weights", type=Path, default=default_weights_dir())
     ap.add_argument("--faces", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=30)
-    ap.add_argument("--config", type=_net_config, default=None, metavar="JSON",
-                    help='time a candidate net instead, e.g. \'{"depths": [1, 1, 2, 1]}\' (ClassifierConfig fields)')
+    ap.add_argument("--config", type=lambda text: _json_fields(text, "classifier config", config_from_dict),
+                    default=None, metavar="JSON",
+                    help='time a candidate net instead, e.g. \'{"depths": [1, 1, 2, 1]}\' (ClassifierConfig fields), '
+                         'or an ensemble of candidates: \'{"members": [{}, {"depths": [1, 1, 2, 1]}]}\'')
     args = ap.parse_args()
 
     path = args.weights / WEIGHTS_FILE
     if args.config is not None:
         torch.manual_seed(0)
-        net, what = EmotionNet(args.config).eval(), f"untrained candidate {args.config}"
+        net, what = build_net(args.config).eval(), f"untrained candidate {args.config}"
     elif path.is_file():
         net, _ = read_net(path)
         what = str(path)

@@ -33,6 +33,8 @@ def r(name, accuracy, cpu_ms, weights_mb=3.0):
     ([r("failed", None, 10), r("ok", 0.5, 60)], "ok"),           # a candidate that did not finish never ships
     ([r("failed", None, 10)], None),
     ([r("fast", 0.70, 35), r("huge", 0.74, 300, weights_mb=23.4)], "fast"),   # over the size limit: never
+    ([r("a", 0.70, 35), r("b", 0.71, 38), r("a+b", 0.725, 73, 6.0)], "a+b"),   # only the ensemble reaches 72%
+    ([r("a", 0.721, 35), r("b", 0.71, 38), r("a+b", 0.735, 73, 6.0)], "a"),    # a single one does: CPU goal wins
 ])
 def test_the_shipping_rule(results, shipped):
     winner = candidates.choose(results, 0.72, 50, max_mb=10)
@@ -66,7 +68,10 @@ def run(tmp_path, spec_obj):
                           timeout=300)
 
 
-def test_candidates_train_side_by_side_and_the_best_finished_one_ships(tmp_path):
+@pytest.fixture(scope="module")
+def side_by_side(tmp_path_factory):
+    """One real run of three candidates on the fixture (one of them fails at run time): (folder, process)."""
+    tmp_path = tmp_path_factory.mktemp("candidates")
     spec_obj = {"goal_accuracy": 0.72, "goal_cpu_ms": 50, "max_mb": 10, "candidates": [
         {"name": "small", "config": {"widths": [8, 16, 16, 24]}, "options": {}, "cpu_ms": 10},
         {"name": "other", "config": {"widths": [16, 16, 32, 32]}, "options": {"erase": 0}, "cpu_ms": 12},
@@ -74,20 +79,66 @@ def test_candidates_train_side_by_side_and_the_best_finished_one_ships(tmp_path)
         # to train, so this candidate fails at run time, and must not stop the others.
         {"name": "broken", "config": {"widths": [8] * 6, "depths": [1] * 6}, "options": {"limit": 1}, "cpu_ms": 5},
     ]}
-    res = run(tmp_path, spec_obj)
+    return tmp_path, run(tmp_path, spec_obj)
+
+
+def test_candidates_train_side_by_side_and_the_best_finished_one_ships(side_by_side):
+    tmp_path, res = side_by_side
     assert res.returncode == 0, res.stdout + res.stderr
     out = tmp_path / "out"
     record = json.loads((out / "candidates.json").read_text())
     by_name = {c["name"]: c for c in record["candidates"]}
     assert by_name["broken"]["accuracy"] is None and by_name["broken"]["exit_status"] != 0
-    finished = [c for c in record["candidates"] if c["accuracy"] is not None]
-    assert len(finished) == 2 and record["shipped"] == max(finished, key=lambda c: c["accuracy"])["name"]
+    singles = [c for c in record["candidates"] if c["accuracy"] is not None and "members" not in c]
+    assert sorted(c["name"] for c in singles) == ["other", "small"]
+    assert record["shipped"] == candidates.choose(record["candidates"], 0.72, 50, 10)["name"]
     info = json.loads((out / "classifier.json").read_text())
-    assert info["selection"]["candidate"] == record["shipped"] and info["options"]["epochs"] == 1
+    assert info["selection"]["candidate"] == record["shipped"]
     assert info["validation"]["accuracy"] == by_name[record["shipped"]]["accuracy"]
-    assert (out / "classifier.safetensors").read_bytes() == \
-        (tmp_path / "work" / record["shipped"] / "classifier.safetensors").read_bytes()
+    if "members" not in by_name[record["shipped"]]:
+        assert info["options"]["epochs"] == 1
+        assert (out / "classifier.safetensors").read_bytes() == \
+            (tmp_path / "work" / record["shipped"] / "classifier.safetensors").read_bytes()
     assert "failed" in res.stdout and json.loads(res.stdout.strip().splitlines()[-1])["shipped"] == record["shipped"]
+
+
+def test_the_finished_candidates_also_compete_as_an_ensemble(side_by_side, tmp_path):
+    from emogan.classifier import EnsembleNet, load_classifier
+    from emogan.classifier.store import clear_cache
+    from emogan.data import load_faces
+
+    work, res = side_by_side
+    assert res.returncode == 0, res.stdout + res.stderr
+    record = json.loads((work / "out" / "candidates.json").read_text())
+    ens = [c for c in record["candidates"] if "members" in c]
+    assert [c["name"] for c in ens] == ["small+other"]          # the failed candidate is in none
+    e, by_name = ens[0], {c["name"]: c for c in record["candidates"]}
+    assert e["cpu_ms"] == 22 and e["weights_mb"] == round(by_name["small"]["weights_mb"] + by_name["other"]["weights_mb"], 2)
+    assert e["train_seconds"] == max(by_name["small"]["train_seconds"], by_name["other"]["train_seconds"])
+    assert "small+other" in res.stdout and "22.0 (sum)" in res.stdout
+    # Shipping it writes ONE file that loads as the ensemble and scores what the record says, as `classifier
+    # eval` would measure it.
+    spec_obj = {"goal_accuracy": 0.72, "goal_cpu_ms": 50, "max_mb": 10}
+    validation = load_faces(FIXTURE, split="validation")
+    candidates.ship(e, record["candidates"], spec_obj, work / "work", tmp_path / "shipped", validation)
+    clear_cache()
+    clf = load_classifier(tmp_path / "shipped")
+    assert isinstance(clf.net, EnsembleNet) and clf.config.to_dict() == e["config"]
+    assert clf.evaluate(validation.images, validation.labels, tta=True).accuracy == pytest.approx(e["accuracy"], abs=0.005)
+    info = json.loads((tmp_path / "shipped" / "classifier.json").read_text())
+    assert [m["name"] for m in info["ensemble"]] == ["small", "other"] and info["selection"]["candidate"] == "small+other"
+    assert info["validation"]["split"] == "validation" and info["validation"]["tta"] is True
+
+
+def test_too_large_groups_are_not_ensembled(side_by_side):
+    from emogan.data import load_faces
+
+    work, res = side_by_side
+    record = json.loads((work / "out" / "candidates.json").read_text())
+    singles = [c for c in record["candidates"] if "members" not in c]
+    smallest = min(c["weights_mb"] for c in singles if c["weights_mb"])
+    assert candidates.ensembles(singles, load_faces(FIXTURE, split="validation"), work / "work", "cpu",
+                                max_mb=smallest * 1.5) == []
 
 
 def test_a_bad_candidates_file_is_one_line_before_any_training(tmp_path):
@@ -116,6 +167,9 @@ def test_an_interrupt_still_ships_the_best_epoch_so_far(tmp_path):
     assert proc.returncode == 0, out + err
     record = json.loads((tmp_path / "out" / "candidates.json").read_text())
     for c in record["candidates"]:
-        assert c["exit_status"] == 130 and c["stopped_early"] is True and 2 <= c["epochs"] < 10_000, c
+        if "members" in c:      # an ensemble of stopped members is stopped too
+            assert c["stopped_early"] is True and c["members"] == ["one", "two"], c
+        else:
+            assert c["exit_status"] == 130 and c["stopped_early"] is True and 2 <= c["epochs"] < 10_000, c
     info = json.loads((tmp_path / "out" / "classifier.json").read_text())
     assert info["stopped_early"] is True and info["selection"]["candidate"] == record["shipped"]

@@ -5,7 +5,8 @@ import copy
 import pytest
 import torch
 
-from emogan.classifier.model import ClassifierConfig, EmotionNet, count_macs, fold_batchnorm
+from emogan.classifier.model import (ClassifierConfig, EmotionNet, EnsembleConfig, EnsembleNet, build_net,
+                                      config_from_dict, count_macs, fold_batchnorm)
 
 
 def randomise_batchnorm(net: torch.nn.Module, seed: int = 0) -> None:
@@ -67,3 +68,38 @@ def test_fold_batchnorm_keeps_the_outputs():
     with torch.no_grad():
         torch.testing.assert_close(folded(x), net(x), atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(folded.embed(x), net.embed(x), atol=1e-5, rtol=1e-4)
+
+
+def test_an_ensemble_averages_its_members_logits_and_joins_their_embeddings():
+    torch.manual_seed(0)
+    nets = [EmotionNet(ClassifierConfig(widths=w)).eval() for w in ((8, 16, 16, 24), (8, 8, 16, 16))]
+    for i, n in enumerate(nets):
+        randomise_batchnorm(n, seed=i)
+    ens = EnsembleNet.of(nets)
+    x = torch.rand(4, 1, 48, 48) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(ens(x), (nets[0](x) + nets[1](x)) / 2, atol=1e-5, rtol=1e-4)
+        assert ens.embed(x).shape == (4, 24 + 16) == (4, ens.config.embed_dim)
+        torch.testing.assert_close(ens.embed(x)[:, :24], nets[0].embed(x))
+        # The head on the joined embedding IS the averaged logits: what the metrics rely on.
+        torch.testing.assert_close(ens.head(ens.embed(x)), ens(x))
+        folded = fold_batchnorm(copy.deepcopy(ens))
+        torch.testing.assert_close(folded(x), ens(x), atol=1e-5, rtol=1e-4)
+    # The members were copied: training the originals further does not change the ensemble.
+    with torch.no_grad():
+        nets[0].head.bias.add_(1.0)
+        torch.testing.assert_close(ens(x), (nets[0](x) - 1.0 + nets[1](x)) / 2, atol=1e-5, rtol=1e-4)
+
+
+def test_ensemble_config_round_trip_and_its_checks():
+    cfg = EnsembleConfig((ClassifierConfig(widths=(8, 16), depths=(1, 1)),
+                          ClassifierConfig(widths=(8, 32), depths=(1, 2))))
+    assert config_from_dict(cfg.to_dict()) == cfg and cfg.embed_dim == 48 and cfg.num_classes == 7
+    assert config_from_dict(ClassifierConfig().to_dict()) == ClassifierConfig()
+    assert isinstance(build_net(cfg), EnsembleNet) and isinstance(build_net(ClassifierConfig()), EmotionNet)
+    with pytest.raises(ValueError, match="at least two members"):
+        EnsembleConfig((ClassifierConfig(),))
+    with pytest.raises(ValueError, match="unknown classifier ensemble keys: extra"):
+        config_from_dict({**cfg.to_dict(), "extra": 1})
+    with pytest.raises(ValueError, match="unknown classifier config keys: colour"):
+        config_from_dict({"members": [{"colour": 1}, {}]})

@@ -176,3 +176,20 @@ def test_shipped_weights_classify_the_fixture_well_above_chance():
     # disgust are hardest); 50% sits ~3.5 standard errors below that, yet 35 points above chance.
     assert result.n == 210
     assert result.accuracy >= 0.50, result.format_table()
+
+
+def test_an_ensemble_file_rebuilds_the_ensemble(tmp_path):
+    from emogan.classifier import EnsembleNet
+    from emogan.metrics.core import features_and_probs
+
+    members = [trained_looking_net(SMALL, seed=0), trained_looking_net(ClassifierConfig(widths=(8, 8, 16, 16)), 1)]
+    ens = EnsembleNet.of(members)
+    save_classifier(tmp_path, ens, {"ensemble": ["a", "b"]})
+    net, meta = read_net(tmp_path / "classifier.safetensors")
+    assert isinstance(net, EnsembleNet) and net.config == ens.config and json.loads(meta["config"])["members"]
+    faces = np.random.default_rng(2).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    loaded = load_classifier(tmp_path)
+    assert np.abs(loaded.predict(faces) - Classifier(ens).predict(faces)).max() < 1e-2   # fp16 in the file
+    feats, probs = features_and_probs(loaded, faces)        # the metrics' one-pass path sees the averaged head
+    assert feats.shape == (5, 24 + 16)
+    np.testing.assert_allclose(probs, loaded.predict(faces), atol=1e-5)

@@ -15,12 +15,12 @@ import torch
 
 from .inference import Classifier, EvalResult, as_model_input, score
 from .judge import compare_with_prior, emotion_distribution, fer2013_prior, judge
-from .model import ClassifierConfig, EmotionNet, count_macs
+from .model import ClassifierConfig, EmotionNet, EnsembleConfig, EnsembleNet, count_macs
 from .store import default_weights_dir, load_classifier, read_net, save_classifier
 
 __all__ = ["predict", "features", "load_classifier", "save_classifier", "read_net", "default_weights_dir",
-           "Classifier", "ClassifierConfig", "EmotionNet", "EvalResult", "score", "count_macs", "as_model_input",
-           "judge", "emotion_distribution", "fer2013_prior", "compare_with_prior"]
+           "Classifier", "ClassifierConfig", "EmotionNet", "EnsembleConfig", "EnsembleNet", "EvalResult", "score",
+           "count_macs", "as_model_input", "judge", "emotion_distribution", "fer2013_prior", "compare_with_prior"]
 
 
 def predict(images: np.ndarray | torch.Tensor, classifier: Classifier | None = None, tta: bool = False) -> np.ndarray:

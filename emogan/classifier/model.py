@@ -121,7 +121,77 @@ class EmotionNet(nn.Module):
         return self.head(self.dropout(self.embed(x)))
 
 
-def count_macs(model: EmotionNet, size: int = 48) -> int:
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """Several trained nets judged as one: their logits averaged, their embeddings side by side."""
+    members: tuple[ClassifierConfig, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.members) < 2:
+            raise ValueError(f"classifier ensemble: needs at least two members, got {len(self.members)}")
+        if len({m.num_classes for m in self.members}) != 1:
+            raise ValueError("classifier ensemble: members predict different numbers of classes")
+
+    @property
+    def embed_dim(self) -> int:
+        return sum(m.embed_dim for m in self.members)
+
+    @property
+    def num_classes(self) -> int:
+        return self.members[0].num_classes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"members": [m.to_dict() for m in self.members]}
+
+
+def config_from_dict(d: dict[str, Any]) -> ClassifierConfig | EnsembleConfig:
+    """The config a weights file records: one net's fields, or {"members": [...]} for an ensemble."""
+    if isinstance(d, dict) and "members" in d:
+        unknown = sorted(set(d) - {"members"})
+        if unknown:
+            raise ValueError(f"unknown classifier ensemble keys: {', '.join(unknown)}")
+        return EnsembleConfig(tuple(ClassifierConfig.from_dict(m) for m in d["members"]))
+    return ClassifierConfig.from_dict(d)
+
+
+class EnsembleNet(nn.Module):
+    """Averaged logits of several EmotionNets, written as ONE net with a linear head on the joined embeddings.
+
+    mean_i(W_i e_i + b_i) = [W_1/k ... W_k/k] [e_1; ...; e_k] + mean_i b_i, so `embed` and `head` mean what they
+    mean for a single net: everything that runs the head on stored features (the metrics) works unchanged, and
+    the features for the distribution metrics are every member's view of the face."""
+
+    def __init__(self, config: EnsembleConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(EmotionNet(c) for c in config.members)
+        self.dropout = nn.Identity()        # inference only: an ensemble is assembled from trained members
+        self.head = nn.Linear(config.embed_dim, config.num_classes)
+
+    @classmethod
+    @torch.no_grad()
+    def of(cls, nets: list[EmotionNet]) -> "EnsembleNet":
+        """The ensemble of trained nets (copied; eval mode), its head built from theirs."""
+        ens = cls(EnsembleConfig(tuple(n.config for n in nets)))
+        for mine, theirs in zip(ens.members, nets):
+            mine.load_state_dict(theirs.state_dict())
+        ens.head.weight.copy_(torch.cat([n.head.weight for n in nets], dim=1) / len(nets))
+        ens.head.bias.copy_(torch.stack([n.head.bias for n in nets]).mean(dim=0))
+        return ens.eval()
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([m.embed(x) for m in self.members], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
+
+
+def build_net(config: ClassifierConfig | EnsembleConfig) -> nn.Module:
+    """An untrained net of this config (its weights come from a file)."""
+    return EnsembleNet(config) if isinstance(config, EnsembleConfig) else EmotionNet(config)
+
+
+def count_macs(model: nn.Module, size: int = 48) -> int:
     """Multiply-accumulates of one forward pass for one face (convs and linear layers; BN/ReLU excluded)."""
     total = 0
 

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..checkpoint import PICKLE_SUFFIXES, load_into, read_tensors, save_tensors
 from ..emotions import EMOTIONS
 from ..errors import CheckpointError
 from ..io import atomic_write_json
 from .inference import Classifier
-from .model import ClassifierConfig, EmotionNet
+from .model import build_net, config_from_dict
 
 FORMAT = "emogan.classifier/1"
 WEIGHTS_FILE = "classifier.safetensors"
@@ -29,7 +30,7 @@ def default_weights_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "checkpoints" / "classifier"
 
 
-def save_classifier(out_dir: str | Path, net: EmotionNet, info: dict[str, Any]) -> Path:
+def save_classifier(out_dir: str | Path, net: nn.Module, info: dict[str, Any]) -> Path:
     """Write fp16 weights (rebuildable from the file alone) then the JSON record, each atomically."""
     out_dir = Path(out_dir)
     # fp16 halves the file; the net is evaluated in float32 or bf16, and fp16 keeps more mantissa than bf16.
@@ -45,16 +46,16 @@ def save_classifier(out_dir: str | Path, net: EmotionNet, info: dict[str, Any]) 
     return path
 
 
-def read_net(path: str | Path) -> tuple[EmotionNet, dict[str, str]]:
-    """Rebuild the net from a classifier.safetensors file alone (float32, eval mode, CPU)."""
+def read_net(path: str | Path) -> tuple[nn.Module, dict[str, str]]:
+    """Rebuild the net (an EmotionNet, or an EnsembleNet of several) from a classifier.safetensors file alone
+    (float32, eval mode, CPU)."""
     tensors, meta = read_tensors(path)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an EmoGAN classifier file (format {meta.get('format')!r}, "
                               f"expected {FORMAT!r})")
     try:
         labels = json.loads(meta.get("emotions", "null"))
-        config = ClassifierConfig.from_dict(json.loads(meta["config"]))
-        net = EmotionNet(config)
+        net = build_net(config_from_dict(json.loads(meta["config"])))
     except (KeyError, ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: its classifier config cannot be rebuilt ({str(e).splitlines()[0]})") from None
     if labels is not None and list(labels) != list(EMOTIONS):
