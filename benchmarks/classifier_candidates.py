@@ -182,7 +182,8 @@ def ensembles(results: list[dict[str, Any]], validation: FaceSet, work: Path, de
                 "why": "the members' logits averaged", "config": net.config.to_dict(), "options": None,
                 # Not measured: a sum of the members' measurements, which is what the ensemble runs on the CPU.
                 "cpu_ms": round(sum(r["cpu_ms"] for r in group), 1), "exit_status": None, "weights_mb": mb,
-                "accuracy": scored.accuracy, "validation": scored.to_dict(), "best_epoch": None, "epochs": None,
+                "accuracy": scored.to_dict()["accuracy"], "validation": scored.to_dict(), "best_epoch": None,
+                "epochs": None,
                 # The members trained side by side: the ensemble took as long as the slowest of them.
                 "train_seconds": max(r["train_seconds"] for r in group),
                 "stopped_early": any(r["stopped_early"] for r in group), "command": None, "history": None})
