@@ -82,6 +82,8 @@ def main() -> None:
     args = ap.parse_args()
     device = resolve_device(args.device)
     models = args.models.split(",")
+    if any(get_config(m).conditional for m in models):
+        ap.error("the plain loop here draws no emotion labels: time the unconditional models (M1..M7)")
     name = device_name(device)
     faces = load_faces(args.data, split="train")
     images = torch.from_numpy(faces.images).to(device)

@@ -137,6 +137,7 @@ def _train_sessions(sessions: list[RunSession], faces: FaceSet, dev: torch.devic
                        f"({', '.join(f'{s.path.name}: {s.s.iteration}' for s in sessions)}); resume them one by one")
     start = starts.pop()
     data = torch.from_numpy(np.ascontiguousarray(faces.images)).to(dev)   # resident uint8 (N, 48, 48)
+    labels = torch.from_numpy(np.asarray(faces.labels, dtype=np.int64)).to(dev)   # for conditional models
     for sess in sessions:
         sess.s.G.train(), sess.s.D.train()
         if cuda and amp:
@@ -153,7 +154,7 @@ def _train_sessions(sessions: list[RunSession], faces: FaceSet, dev: torch.devic
         for sess in sessions:
             sess.s.iteration = iteration
             with _own_rng(sess), autocast():
-                stats.append(step(sess.s, sess.cfg, data, batch, sess.losses))
+                stats.append(step(sess.s, sess.cfg, data, batch, sess.losses, labels))
         pending.append((iteration, torch.stack(stats).unsqueeze(1)))
 
     def flush_and_snapshot() -> bool:
@@ -204,7 +205,7 @@ def _train_sessions(sessions: list[RunSession], faces: FaceSet, dev: torch.devic
                     and iteration + graph_block <= iters
                 if use_graph and graph is None:
                     try:
-                        graph, logbufs = _capture(sessions, data, batch, graph_block, autocast)
+                        graph, logbufs = _capture(sessions, data, labels, batch, graph_block, autocast)
                     except RuntimeError as e:
                         # Nothing ran during the failed capture, so the models are untouched: go on eagerly
                         # (slower, same results) rather than lose the run.
@@ -234,7 +235,7 @@ def _train_sessions(sessions: list[RunSession], faces: FaceSet, dev: torch.devic
     return [sess.finish() for sess in sessions]
 
 
-def _capture(sessions: list[RunSession], data: torch.Tensor, batch: int, k: int,
+def _capture(sessions: list[RunSession], data: torch.Tensor, labels: torch.Tensor, batch: int, k: int,
              autocast: Callable[[], Any]) -> tuple[torch.cuda.CUDAGraph, list[torch.Tensor]]:
     """One CUDA graph holding k iterations of every model, each model on its own stream (parallel branches)."""
     torch.cuda.synchronize()
@@ -250,7 +251,7 @@ def _capture(sessions: list[RunSession], data: torch.Tensor, batch: int, k: int,
             with torch.cuda.stream(stream):
                 for i in range(k):
                     with autocast():
-                        buf[i].copy_(step(sess.s, sess.cfg, data, batch, sess.losses))
+                        buf[i].copy_(step(sess.s, sess.cfg, data, batch, sess.losses, labels))
         cur = torch.cuda.current_stream()
         for stream in streams:
             cur.wait_stream(stream)

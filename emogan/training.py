@@ -165,25 +165,39 @@ def _load_state(path: Path, s: _State, device: torch.device) -> None:
 
 # ---------------------------------------------------------------- one step
 
-def step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tuple) -> torch.Tensor:
-    """One D update then one G update; returns (4,) [loss_D, loss_G, D(x), D(G(z))] without a host sync."""
+def step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tuple,
+         labels: torch.Tensor | None = None) -> torch.Tensor:
+    """One D update then one G update; returns (4,) [loss_D, loss_G, D(x), D(G(z))] without a host sync.
+
+    A conditional model also needs `labels` (N,), the emotion of every face in `data`."""
     d_loss_fn, g_loss_fn = losses
     device = data.device
     idx = torch.randint(data.shape[0], (batch,), generator=s.gen, device=device)
     real = to_model_input(data[idx], device)                          # (B, 1, 48, 48)
     z = torch.randn(batch, cfg.z_dim, generator=s.gen, device=device)
     aug = diff_augment if cfg.diffaugment else (lambda x: x)
+    y_real = y_fake = None
+    if cfg.conditional:
+        if labels is None:
+            raise ValueError(f"{cfg.name} is conditional: training needs the emotion labels of the faces")
+        # G is asked for emotions as often as the data shows them: the labels of another random batch.
+        y_real = labels[idx]
+        y_fake = labels[torch.randint(data.shape[0], (batch,), generator=s.gen, device=device)]
+        # Rows of an identity matrix rather than F.one_hot, whose range checks may read the device in other
+        # torch versions: a host sync is not allowed inside a CUDA graph capture.
+        z = torch.cat([z, torch.eye(cfg.n_labels, device=device, dtype=z.dtype)[y_fake]], dim=1)
     fake = s.G(z)                                                     # (B, 1, 48, 48)
+    D = (lambda x, y: s.D(x, y)) if cfg.conditional else (lambda x, y: s.D(x))
 
     s.D.requires_grad_(True)
-    real_logits, fake_logits = s.D(aug(real)), s.D(aug(fake.detach()))
+    real_logits, fake_logits = D(aug(real), y_real), D(aug(fake.detach()), y_fake)
     loss_D = d_loss_fn(real_logits, fake_logits)
     s.opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     s.opt_D.step()
 
     s.D.requires_grad_(False)                                         # G's step needs no gradient for D's weights
-    loss_G = g_loss_fn(s.D(aug(fake)))
+    loss_G = g_loss_fn(D(aug(fake), y_fake))
     s.opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     s.opt_G.step()
@@ -351,6 +365,7 @@ def _train_loop(run: RunSession, faces: FaceSet, iters: int, batch: int, dev: to
                 progress_fn: Callable[[Progress], None] | None, abort_fn: Callable[[], bool] | None) -> TrainResult:
     s, cfg = run.s, run.cfg
     data = torch.from_numpy(np.ascontiguousarray(faces.images)).to(dev)   # resident uint8 (N, 48, 48)
+    labels = torch.from_numpy(np.asarray(faces.labels, dtype=np.int64)).to(dev) if cfg.conditional else None
     s.G.train(), s.D.train()
     pending: list[tuple[torch.Tensor, float]] = []
 
@@ -371,7 +386,7 @@ def _train_loop(run: RunSession, faces: FaceSet, iters: int, batch: int, dev: to
                 run.state, run.message = "interrupted", f"stopped at iteration {s.iteration}; continue with --resume"
                 break
             s.iteration += 1
-            pending.append((step(s, cfg, data, batch, run.losses), time.perf_counter() - run.t0))
+            pending.append((step(s, cfg, data, batch, run.losses, labels), time.perf_counter() - run.t0))
             take = run.due(s.iteration)
             if take or len(pending) >= FLUSH_EVERY:
                 if not flush():

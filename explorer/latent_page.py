@@ -1,5 +1,6 @@
-"""Page 4, latent space: a slerp/lerp walk between two latents for every run, and sliders that move one latent
-along a few directions while all runs redraw."""
+"""Page 4, latent space: a slerp/lerp walk between two latents for every run, sliders that move one latent along a
+few directions while all runs redraw, and for conditional models (M8) the emotion they are asked for: one face in
+all seven emotions, and a morph from one emotion to another."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 
 from emogan import latent
 from emogan.catalog import RunInfo
+from emogan.emotions import EMOTIONS, emotion_index
 from emogan.sampling import random_latents
 
 from . import common, state
@@ -24,6 +26,9 @@ N_DIRECTIONS = 3
 PCA_SEED, PCA_BATCH = 7, 1024
 SOURCES = ("principal directions of a latent batch", "single coordinates")
 SWEEP_AMOUNTS = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
+EMOTION = "lat_emotion"
+MORPH_FROM, MORPH_TO = "lat_morph_from", "lat_morph_to"
+MORPH_STEPS = 9
 
 
 def page() -> None:
@@ -35,8 +40,20 @@ def page() -> None:
     runs = _walkable(sel.runs, state.current_iteration())
     if not runs:
         return
+    if any(state.conditional(r) for r, _ in runs):
+        st.session_state.setdefault(EMOTION, "happy")
+        st.selectbox("Emotion asked of conditional models", EMOTIONS, key=EMOTION,
+                     help="Conditional models (M8) draw the emotion they are asked for; the others ignore it")
     _interpolation(runs)
     _directions(runs)
+    _emotions(runs)
+
+
+def _asked(r: RunInfo, n: int) -> np.ndarray | None:
+    """The emotion chosen above, for each of n faces of a conditional run; None for other runs."""
+    if not state.conditional(r):
+        return None
+    return np.full(n, emotion_index(st.session_state.get(EMOTION, "happy")), dtype=np.int64)
 
 
 def _walkable(runs: list[RunInfo], iteration: int) -> list[tuple[RunInfo, int]]:
@@ -104,7 +121,7 @@ def _interpolation(runs: list[tuple[RunInfo, int]]) -> None:
     picks, labels = [], []
     for r, used in runs:
         label, image = st.columns([1, 6], vertical_alignment="center")
-        faces, err = state.generated(r, used, path)
+        faces, err = state.generated(r, used, path, _asked(r, len(path)))
         if faces is None:
             label.markdown(common.run_title(r))
             image.error(err, icon=":material/broken_image:")
@@ -113,7 +130,7 @@ def _interpolation(runs: list[tuple[RunInfo, int]]) -> None:
         verdict = " \u00b7 :red[collapsed: one face all along]" if spread < latent.COLLAPSE_SPREAD else ""
         label.markdown(f"{common.run_title(r)}  \niteration {used}  \nspread {spread:.1f}{verdict}")
         common.show(image, state.image_png(faces, steps, scale=common.scale_for(steps)))
-        one, _ = state.generated(r, used, at_t)
+        one, _ = state.generated(r, used, at_t, _asked(r, 1))
         if one is not None:
             picks.append(one[0])
             labels.append(r.model or r.name)
@@ -169,7 +186,7 @@ def _directions(runs: list[tuple[RunInfo, int]]) -> None:
     z = latent.move(base, dirs, [float(st.session_state[k]) for k in keys]).reshape(1, -1)
     picks, labels = [], []
     for r, used in runs:
-        faces, err = state.generated(r, used, z)
+        faces, err = state.generated(r, used, z, _asked(r, 1))
         if faces is None:
             st.caption(f"{r.name}: {err}")
             continue
@@ -184,13 +201,45 @@ def _directions(runs: list[tuple[RunInfo, int]]) -> None:
     d = dirs[names.index(st.session_state[SWEEP])]
     sweep = latent.sweep(z[0], d, SWEEP_AMOUNTS)
     for r, used in runs:
-        faces, err = state.generated(r, used, sweep)
+        faces, err = state.generated(r, used, sweep, _asked(r, len(sweep)))
         if faces is None:
             continue
         label, image = st.columns([1, 6], vertical_alignment="center")
         label.markdown(common.run_title(r))
         common.show(image, state.image_png(faces, len(SWEEP_AMOUNTS), scale=2,
                                            labels=[f"{x:+.0f}" for x in SWEEP_AMOUNTS]))
+
+
+@st.fragment
+def _emotions(runs: list[tuple[RunInfo, int]]) -> None:
+    st.subheader("Emotions")
+    cond = [(r, used) for r, used in runs if state.conditional(r)]
+    if not cond:
+        st.caption("Conditional models (M8) draw the emotion they are asked for; select one to see a face in all "
+                   "seven emotions and a morph between two of them here.")
+        return
+    st.session_state.setdefault(MORPH_FROM, "happy")
+    st.session_state.setdefault(MORPH_TO, "sad")
+    a, b = st.columns(2)
+    a.selectbox("Morph from", EMOTIONS, key=MORPH_FROM)
+    b.selectbox("to", EMOTIONS, key=MORPH_TO)
+    z = _base_latent(cond[0][0], state.z_dim(cond[0][0])).reshape(1, -1)
+    # The emotion enters G as a one-hot vector, so a straight line between two one-hots is a morph of the face.
+    t = np.linspace(0.0, 1.0, MORPH_STEPS, dtype=np.float32)[:, None]
+    eye = np.eye(len(EMOTIONS), dtype=np.float32)
+    weights = (1 - t) * eye[emotion_index(st.session_state[MORPH_FROM])] + t * eye[emotion_index(st.session_state[MORPH_TO])]
+    for r, used in cond:
+        every, err = state.generated(r, used, z.repeat(len(EMOTIONS), 1), np.arange(len(EMOTIONS)))
+        morph, err2 = state.generated(r, used, z.repeat(MORPH_STEPS, 1), weights)
+        label, image = st.columns([1, 6], vertical_alignment="center")
+        label.markdown(f"{common.run_title(r)}  \niteration {used}")
+        if every is None or morph is None:
+            image.error(err or err2, icon=":material/broken_image:")
+            continue
+        common.show(image, state.image_png(every, len(EMOTIONS), scale=2, labels=list(EMOTIONS)),
+                    "one latent (endpoint A, or the point at t), asked for each emotion")
+        common.show(image, state.image_png(morph, MORPH_STEPS, scale=2, labels=[f"{x:.2f}" for x in t[:, 0]]),
+                    f"{st.session_state[MORPH_FROM]} to {st.session_state[MORPH_TO]}")
 
 
 def _base_latent(info: RunInfo, zdim: int) -> torch.Tensor:

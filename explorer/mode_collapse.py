@@ -17,7 +17,7 @@ import torch
 
 from emogan.catalog import RunInfo
 from emogan.data import load_faces
-from emogan.metrics import metric_latents, read_config, read_metrics
+from emogan.metrics import metric_labels, metric_latents, read_config, read_metrics
 from emogan.metrics.gallery import closest_sample_pairs, data_path, nearest_training
 from emogan.metrics.pixels import NEAR_IDENTICAL, pixel_vectors
 from emogan.metrics.store import METRICS_FILE
@@ -53,6 +53,7 @@ METRIC_CHARTS: dict[str, tuple[str, bool, str | None]] = {
     "emotion_js_reference": ("Emotion mix vs reference (JS)", False, None),
     "emotion_js_prior": ("Emotion mix vs FER2013 prior (JS)", False, None),
     "confidence": ("Classifier confidence", False, None),
+    "label_accuracy": ("Asked-for emotion drawn (conditional)", False, None),
 }
 DEFAULT_SHOWN = ["fer_fid", "coverage", "msssim", "duplicate_rate", "ndb_frac", "birthday_support"]
 
@@ -271,8 +272,8 @@ def _pairs_gallery(runs: list[RunInfo]) -> None:
         used, faces, err = state.faces(info, iteration)
     else:
         n = int(choice.split()[0])
-        z = metric_latents(Run(info.path), n)
-        used, (faces, err) = used_w, state.generated(info, used_w, z)
+        run = Run(info.path)
+        used, (faces, err) = used_w, state.generated(info, used_w, metric_latents(run, n), metric_labels(run, n))
     if faces is None or len(faces) < 2:
         st.info(err or "fewer than two faces", icon=":material/info:")
         return

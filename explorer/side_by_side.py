@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from emogan import gallery
-from emogan.sampling import random_latents
+from emogan.emotions import EMOTIONS, train_prior
+from emogan.sampling import cycle_labels, random_latents
 
 from . import charts, common, state
 
@@ -75,6 +77,8 @@ def _grid() -> None:
             verdict, jerr = state.judged(faces)
             if verdict is not None:
                 labels = gallery.emotion_labels(verdict["emotion"], verdict["confidence"])
+                if state.conditional(r):
+                    label.caption(_asked_note(list(verdict["emotion"])))
             else:
                 label.caption(jerr)
         png, perr = state.faces_png(r, used, n, min(per_row, n), scale=common.scale_for(min(per_row, n)),
@@ -83,6 +87,13 @@ def _grid() -> None:
             image.error(perr)
         else:
             common.show(image, png)
+
+
+def _asked_note(judged: list[str]) -> str:
+    """How often a conditional run's grid faces show the emotion they were asked for (face i: emotion i mod 7)."""
+    asked = [EMOTIONS[i] for i in cycle_labels(len(judged), len(EMOTIONS)).tolist()]
+    hits = sum(a == j for a, j in zip(asked, judged))
+    return f"asked for the emotions in turn ({', '.join(e[:3] for e in EMOTIONS)}); judged as asked: {hits}/{len(judged)}"
 
 
 @st.fragment
@@ -108,8 +119,14 @@ def _emotion_mix() -> None:
         return
     if note:
         st.caption(f"The emotion mix {note}.")
-    z = random_latents(int(st.session_state[MIX_N]), state.z_dim(info), MIX_SEED)
-    faces, err = state.generated(info, wit, z)
+    n = int(st.session_state[MIX_N])
+    z = random_latents(n, state.z_dim(info), MIX_SEED)
+    asked = None
+    if state.conditional(info):
+        # Asked for emotions in FER2013's training mix, so its bars can match FER2013's if it draws what it is asked.
+        asked = np.random.default_rng(MIX_SEED).choice(len(EMOTIONS), size=n, p=np.asarray(train_prior()))
+        st.caption(f"{info.model} is conditional: it was asked for emotions in FER2013's training mix.")
+    faces, err = state.generated(info, wit, z, asked)
     if faces is None:
         st.error(err)
         return

@@ -273,15 +273,29 @@ def weights_iteration(info: RunInfo, iteration: int) -> tuple[int | None, str]:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _generated(path: str, iteration: int, z: np.ndarray, stamp_: int) -> np.ndarray:
+def _generated(path: str, iteration: int, z: np.ndarray, stamp_: int, labels: np.ndarray | None = None) -> np.ndarray:
     G = _generator(path, iteration, stamp_)
-    return generate(G, torch.from_numpy(z))
+    return generate(G, torch.from_numpy(z), labels=None if labels is None else torch.from_numpy(labels))
 
 
-def generated(info: RunInfo, iteration: int, z: torch.Tensor | np.ndarray) -> tuple[np.ndarray | None, str]:
-    """Faces (N, 48, 48) of the run's generator at `iteration` (which must have weights) for latents z."""
+def generated(info: RunInfo, iteration: int, z: torch.Tensor | np.ndarray,
+              labels: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
+    """Faces (N, 48, 48) of the run's generator at `iteration` (which must have weights) for latents z; a
+    conditional generator draws the emotions `labels` asks for (indices (N,) or weights (N, 7); default: cycling)."""
     z_np = np.ascontiguousarray(z.numpy() if isinstance(z, torch.Tensor) else z, dtype=np.float32)
-    return attempt(_generated, str(info.path), iteration, z_np, stamp(info))
+    labels_np = None if labels is None else np.ascontiguousarray(labels)
+    return attempt(_generated, str(info.path), iteration, z_np, stamp(info), labels_np)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _conditional(path: str, stamp_: int) -> bool:
+    return bool((Run(path).config.get("model_config") or {}).get("conditional"))
+
+
+def conditional(info: RunInfo) -> bool:
+    """Whether the run's model draws the emotion it is asked for (M8); False for a run that cannot be read."""
+    ok, _ = attempt(_conditional, str(info.path), stamp(info))
+    return bool(ok)
 
 
 def z_dim(info: RunInfo) -> int:

@@ -155,3 +155,22 @@ def test_the_same_run_twice_at_once_lets_one_through(tmp_path):
     assert "being trained by another process" in last or "already exists" in last, err
     res = emogan("runs", "--root", tmp_path)
     assert "40/40" in res.stdout and " done " in res.stdout, res.stdout
+
+
+def test_a_conditional_model_trains_and_draws_the_emotion_asked_for(trained, tmp_path):
+    res = emogan("train", "--model", "M8", "--data", FIXTURE, "--iters", 4, "--batch", 4, "--snapshot-every", 2,
+                 "--out", tmp_path, "--no-progress")
+    assert res.returncode == 0, res.stderr
+    grids = {}
+    for emotion in ("happy", "fear"):
+        out = tmp_path / f"{emotion}.png"
+        res = emogan("sample", "M8-all-s0", "--root", tmp_path, "--iteration", 4, "--n", 4, "--emotion", emotion,
+                     "--out", out)
+        assert res.returncode == 0 and f"4 faces, {emotion} from M8-all-s0" in res.stdout, res.stderr
+        grids[emotion] = out.read_bytes()
+    assert grids["happy"] != grids["fear"]
+    one_line_error(emogan("sample", "M1-all-s0", "--root", trained, "--iteration", 6, "--emotion", "happy",
+                          "--out", tmp_path / "x.png"), "M1 is not conditional", "M1-all-s0")
+    one_line_error(emogan("sample", "M8-all-s0", "--root", tmp_path, "--iteration", 4, "--emotion", "joy",
+                          "--out", tmp_path / "y.png"), "joy")
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()

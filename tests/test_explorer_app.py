@@ -273,3 +273,50 @@ def test_mode_collapse_page_is_registered_only_when_it_exists(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "explorer.mode_collapse" else real(name, *a))
     assert explorer_app._mode_collapse_page() is None
+
+
+def test_a_conditional_model_is_asked_for_emotions_on_the_latent_page(explorer_runs, tmp_path):
+    from tiny import tiny_run
+
+    shutil.copytree(explorer_runs / "M1-all-s0", tmp_path / "M1-all-s0")
+    tiny_run(tmp_path, "M8-all-s0", "M8", iters=40, snapshot_every=10)
+    at = open_app(tmp_path, "latent")
+    at.sidebar.multiselect[0].set_value(["M1-all-s0", "M8-all-s0"]).run()     # the default is M1..M6
+    no_exception(at)
+    assert at.main.selectbox(key="lat_emotion").value == "happy"
+    before = images(at)
+    strip = {"M1": before[0], "M8": before[1]}                 # the interpolation strips, in run order
+    at.main.selectbox(key="lat_emotion").set_value("surprise").run()
+    no_exception(at)
+    after = images(at)
+    assert after[0] == strip["M1"] and after[1] != strip["M8"]  # only the conditional model redraws
+    # The emotions section: M8's face in all seven emotions, then the morph; changing the morph's end redraws it.
+    every, morph = after[-2], after[-1]
+    at.main.selectbox(key="lat_morph_to").set_value("angry").run()
+    no_exception(at)
+    assert images(at)[-2] == every and images(at)[-1] != morph
+
+
+def test_without_a_conditional_model_the_emotions_section_says_what_it_is_for(explorer_runs):
+    at = open_app(explorer_runs, "latent")
+    no_exception(at)
+    assert not at.main.get("selectbox") or all(s.key != "lat_emotion" for s in at.main.selectbox)
+    assert "Conditional models (M8) draw the emotion they are asked for" in texts(at.main.caption)
+
+
+def test_judging_a_conditional_model_counts_the_faces_drawn_as_asked(explorer_runs, tmp_path):
+    from emogan.classifier import ClassifierConfig, EmotionNet, save_classifier
+    from tiny import tiny_run
+    import torch
+    torch.manual_seed(0)
+    save_classifier(tmp_path / "clf", EmotionNet(ClassifierConfig(widths=(8, 8, 8, 8))).eval(), {})
+    tiny_run(tmp_path / "runs", "M8-all-s0", "M8", iters=20, snapshot_every=10)
+    at = open_app(tmp_path / "runs", "side-by-side", "--classifier", str(tmp_path / "clf"))
+    at.sidebar.toggle(key="judge").set_value(True).run()
+    no_exception(at)
+    note = [c.value for c in at.main.caption if "judged as asked" in c.value]
+    assert len(note) == 1 and "asked for the emotions in turn (ang, dis, fea" in note[0], texts(at.main.caption)
+    hits, n = map(int, note[0].rsplit(" ", 1)[1].split("/"))
+    assert n == 16 and 0 <= hits <= n
+    assert "it was asked for emotions in FER2013's training mix" in texts(at.main.caption)
+    assert len([c for c in charts(at) if "FER2013" in c.proto.spec]) == 1

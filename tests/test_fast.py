@@ -15,12 +15,13 @@ COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]
 def test_concurrent_runs_equal_plain_runs_on_cpu(tmp_path):
     faces = fixture_faces()
     kw = dict(iters=12, batch=8, snapshot_every=4, snapshot_at=(), n_fixed=4, device="cpu")
-    models = {"M2": 0, "M7": 5}         # BatchNorm + dropout; EMA + DiffAugment + spectral norm; two seeds
+    # BatchNorm + dropout; EMA + DiffAugment + spectral norm; conditional (labels drawn too); three seeds
+    models = {"M2": 0, "M7": 5, "M8": 3}
     for name, seed in models.items():
         train(faces, tmp_path / "plain" / name, model=tiny(name), seed=seed, **kw)
     # train_many builds models from registry names or configs; the tiny configs keep the test fast.
     results = train_many(faces, [Job(tiny(n), tmp_path / "fast" / n, s) for n, s in models.items()], **kw)
-    assert [r.state for r in results] == ["done", "done"]
+    assert [r.state for r in results] == ["done", "done", "done"]
     for name in models:
         a, b = Run(tmp_path / "plain" / name), Run(tmp_path / "fast" / name)
         pd.testing.assert_frame_equal(a.losses()[COLS], b.losses()[COLS])
@@ -78,7 +79,8 @@ def test_graphs_match_eager_statistically_on_gpu(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_graph_replays_draw_fresh_batches_for_every_model_on_gpu(tmp_path):
     """A graph that baked its random draws in would repeat the same 10 losses every block: they must not repeat."""
-    jobs = [Job(m, tmp_path / m) for m in ("M1", "M6", "M7")]       # dropout; BN in D; EMA + DiffAugment + SN
+    # dropout; BN in D; EMA + DiffAugment + SN; conditional (labels indexed inside the graph)
+    jobs = [Job(m, tmp_path / m) for m in ("M1", "M6", "M7", "M8")]
     results = train_many(fixture_faces(), jobs, iters=60, batch=32, snapshot_every=30, snapshot_at=(), n_fixed=8,
                          device="cuda")
     for r in results:

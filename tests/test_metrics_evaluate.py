@@ -87,3 +87,30 @@ def test_a_run_being_measured_elsewhere_is_refused(setup, tmp_path):
         with pytest.raises(RunError, match="being measured by another process"):
             evaluate_run(Run(tmp_path / "tiny"), ref, clf, n=40, every=10_000)
     assert not (tmp_path / "tiny" / METRICS_FILE).exists()
+
+
+def test_a_conditional_run_is_asked_for_emotions_as_its_data_shows_them_and_scored_on_them(setup, tmp_path):
+    import numpy as np
+
+    from emogan.emotions import train_prior
+    from emogan.metrics import metric_labels
+    from emogan.sampling import generate
+    from tiny import tiny_run
+
+    _, clf, ref = setup
+    run = Run(tiny_run(tmp_path, "cond", model="M8", iters=20, snapshot_every=10))
+    labels = metric_labels(run, 2000)
+    assert np.array_equal(labels, metric_labels(run, 2000))                 # fixed: every snapshot alike
+    shares = np.bincount(labels, minlength=7) / 2000
+    assert np.abs(shares - np.asarray(train_prior())).max() < 0.03           # FER2013's training mix
+    assert metric_labels(Run(setup[0] / "tiny"), 40) is None                  # unconditional
+    evaluate_run(run, ref, clf, n=40, every=10)
+    rows = read_metrics(run.path)
+    assert len(rows) == 2 and rows["label_accuracy"].between(0, 1).all()
+    # The measured faces are the conditional generator's for those emotions, not the cycling grid's.
+    G = run.load_generator(20)
+    z = metric_latents(run, 40)
+    assert not np.array_equal(generate(G, z, labels=metric_labels(run, 40)), generate(G, z))
+    shutil.copytree(setup[0] / "tiny", tmp_path / "u", ignore=shutil.ignore_patterns("metrics*", "*.lock"))
+    evaluate_run(Run(tmp_path / "u"), ref, clf, n=40, every=20)
+    assert read_metrics(tmp_path / "u")["label_accuracy"].isna().all()       # no figure for unconditional runs

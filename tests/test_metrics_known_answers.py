@@ -202,3 +202,20 @@ def test_copies_of_training_faces_are_caught_by_the_nearest_neighbour_distance(w
     assert c["memorised_rate"] == 1.0 and r["memorised_rate"] < 0.1, (c, r)
     # Copies of distinct training faces are as diverse as real ones: only the nearest-neighbour distance sees them.
     assert c["duplicate_rate"] < 1e-3
+
+
+def test_label_accuracy_sees_whether_a_conditional_generator_draws_what_it_was_asked_for(world):
+    """Real faces stand for a perfect conditional generator: asked for their true emotions, a perfect classifier
+    agrees with every request; asked for shuffled emotions, only by chance; an unconditional run has no figure."""
+    images, labels = world.S.images[: world.n], world.S.labels[: world.n]
+
+    def accuracy(requested):
+        sample = Sample(images, pixel_vectors(images), world.classifier.features(images), _onehot(labels), requested)
+        return compute_metrics(sample, world.reference, names=["conditional"])["label_accuracy"]
+
+    shuffled = np.random.default_rng(4).permutation(labels)
+    chance = max(np.mean(labels == k) for k in range(len(EMOTIONS))) + 0.15
+    assert accuracy(labels) == 1.0 and accuracy(shuffled) < chance and accuracy(None) is None
+    assert describe(images[:3], None, requested=[1, 2, 3]).requested.tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match="2 requested emotions for 3 faces"):
+        describe(images[:3], None, requested=[1, 2])

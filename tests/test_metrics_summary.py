@@ -48,6 +48,16 @@ def test_markdown_marks_collapse_and_missing_values():
     assert "| - | - | - | - |" in two_ats                  # b has no worst iteration from 1000 on
 
 
+def test_a_conditional_run_adds_its_label_accuracy_column():
+    plain = summary_row("M7-all-s0", "M7", frame([0.5, 0.6, 0.6], [2.0, 1.5, 1.2]), at=1500)
+    assert "label accuracy" not in markdown([plain])
+    cond_df = frame([0.5, 0.6, 0.6], [2.0, 1.5, 1.2]).assign(label_accuracy=[0.2, 0.4, 0.55])
+    table = markdown([plain, summary_row("M8-all-s0", "M8", cond_df, at=1500)]).splitlines()
+    assert table[0].endswith("| label accuracy at 1500 | verdict |")
+    assert all(line.count("|") == table[0].count("|") for line in table)
+    assert table[2].endswith("| - | healthy |") and table[3].endswith("| 55.0% | healthy |")
+
+
 def test_report_cli(tmp_path, capsys):
     root = tmp_path / "runs"
     tiny_run(root, "M1-all-s0", iters=10, snapshot_every=5)

@@ -7,11 +7,13 @@ import torch
 
 from emogan.errors import EmoganError
 from emogan.models import (ORIGINAL_SIX, REGISTRY, GANConfig, build_discriminator, build_generator, get_config)
+from emogan.sampling import conditioned, generate
 
 # Parameter counts of the full-size variants; a change here changes every shipped checkpoint, so it is pinned.
 EXPECTED_PARAMS = {  # name: (G, D)
     "M1": (399105, 92929), "M2": (401633, 92929), "M3": (401633, 92929), "M4": (401633, 333313),
     "M5": (401633, 333313), "M6": (401633, 93185), "M7": (401633, 92929),
+    "M8": (401633 + 7 * 64 * 36, 92929 + 7 * 128),     # M7 + the one-hot's Dense weights + D's emotion embedding
 }
 
 
@@ -19,11 +21,13 @@ EXPECTED_PARAMS = {  # name: (G, D)
 def test_shapes_and_parameter_counts(name):
     torch.manual_seed(0)
     G, D = build_generator(name), build_discriminator(name)
-    z = torch.randn(5, 100)
+    cfg = get_config(name)
+    y = torch.arange(5) % 7
+    z = conditioned(torch.randn(5, 100), y, cfg.n_labels)
     x = G(z)
     assert x.shape == (5, 1, 48, 48)
     assert x.min() >= -1 and x.max() <= 1
-    assert D(x).shape == (5,)
+    assert (D(x, y) if cfg.conditional else D(x)).shape == (5,)
     n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert (n(G), n(D)) == EXPECTED_PARAMS[name]
 
@@ -64,3 +68,25 @@ def test_transpose_and_upsample_variants_differ_in_layers():
     assert any(isinstance(m, torch.nn.Upsample) for m in up.modules())
     assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in tr.modules())
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in up.modules())
+
+
+def test_m8_is_m7_made_conditional_and_its_emotion_matters():
+    fields = [f.name for f in dataclasses.fields(GANConfig) if f.name not in ("name", "summary", "expect", "extras")]
+    assert [f for f in fields if getattr(get_config("M8"), f) != getattr(get_config("M7"), f)] == ["conditional"]
+    torch.manual_seed(0)
+    G, D = build_generator("M8").eval(), build_discriminator("M8").eval()
+    z = torch.randn(1, 100).repeat(7, 1)
+    faces = generate(G, z, labels=torch.arange(7))       # one latent, seven emotions asked for
+    assert faces.shape == (7, 48, 48) and len({f.tobytes() for f in faces}) == 7
+    assert (generate(G, z) == faces).all()               # unasked, the emotions cycle 0..6
+    x = torch.rand(4, 1, 48, 48) * 2 - 1
+    with torch.no_grad():
+        nn_init = D.embed.parametrizations.weight.original
+        nn_init.normal_(std=1.0)                          # a trained-looking embedding
+        assert not torch.allclose(D(x, torch.zeros(4, dtype=torch.long)), D(x, torch.full((4,), 3)))
+    with pytest.raises(ValueError, match="needs the emotion"):
+        D(x)
+    with pytest.raises(ValueError, match="emotion indices must lie in 0..6"):
+        generate(G, z, labels=torch.full((7,), 7))
+    with pytest.raises(ValueError, match="3 emotions for 7 latents"):
+        generate(G, z, labels=torch.arange(3))

@@ -41,7 +41,8 @@ def _losses(path):
     return Run(path).losses()[LOSS_COLS]
 
 
-@pytest.mark.parametrize("model", ["M2", "M7"])  # BatchNorm + dropout; and EMA + DiffAugment + spectral norm
+# BatchNorm + dropout; EMA + DiffAugment + spectral norm; and conditional (the drawn labels are RNG state too)
+@pytest.mark.parametrize("model", ["M2", "M7", "M8"])
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, model):
     faces = fixture_faces()
     kw = dict(model=tiny(model), batch=8, snapshot_every=5, snapshot_at=(), n_fixed=4, device="cpu", seed=3)
@@ -152,3 +153,32 @@ def test_ema_warms_up_instead_of_keeping_the_random_start():
 
     ema, g = dict(s.G_ema.named_parameters()), dict(s.G.named_parameters())
     assert dist(ema, g) < 0.5 * dist(ema, start)
+
+
+def test_a_conditional_model_learns_from_the_emotion_labels(tmp_path):
+    """M8 trains on (face, emotion) pairs: the label weights of G's Dense layer and D's emotion embedding move,
+    and the trained G draws a different face for each emotion from one latent."""
+    import torch
+
+    from emogan.checkpoint import read_tensors
+    from emogan.models import build_discriminator, build_generator
+    from emogan.runs import STATE
+    from emogan.sampling import generate
+
+    cfg = tiny("M8")
+    torch.manual_seed(0)
+    G0, D0 = build_generator(cfg), build_discriminator(cfg)
+    train(fixture_faces(), tmp_path / "c", model=cfg, iters=20, batch=8, snapshot_every=10, snapshot_at=(),
+          n_fixed=14, device="cpu", seed=0)
+    run = Run(tmp_path / "c")
+    G = run.load_generator(20)
+    label_cols = slice(cfg.z_dim, cfg.z_dim + 7)
+    assert not torch.allclose(G.fc.weight[:, label_cols], G0.fc.weight[:, label_cols])
+    state, _ = read_tensors(tmp_path / "c" / STATE)
+    assert not torch.allclose(state["D.embed.parametrizations.weight.original"],
+                              D0.embed.parametrizations.weight.original)
+    z = torch.randn(1, cfg.z_dim).repeat(7, 1)
+    faces = generate(G, z, labels=torch.arange(7))
+    assert len({f.tobytes() for f in faces}) == 7
+    # The fixed-latent grid cycles through the emotions: face i shows emotion i % 7.
+    assert np.array_equal(run.grid(20), generate(G, run.fixed_latents()))

@@ -6,7 +6,10 @@ import argparse
 import io
 from pathlib import Path
 
+import torch
+
 from ..cli import positive_int
+from ..emotions import EMOTIONS, emotion_index
 from ..errors import RunError
 from ..images import make_grid
 from ..io import atomic_write_bytes
@@ -23,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iteration", type=positive_int, required=True)
     p.add_argument("--n", type=positive_int, default=16, help="faces to draw (default 16)")
     p.add_argument("--seed", type=int, default=None, help="draw fresh latents from this seed")
+    p.add_argument("--emotion", default=None, choices=EMOTIONS,
+                   help="conditional models (M8): draw this emotion on every face (default: the emotions in turn)")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.set_defaults(func=run)
 
@@ -38,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
         hint = f"; the nearest is {near}" if near is not None else "; it has none"
         raise RunError(f"{run_.path}: no generator weights at iteration {args.iteration}{hint}")
     G = run_.load_generator(args.iteration)
+    if args.emotion is not None and not G.cfg.conditional:
+        raise RunError(f"{run_.path}: {run_.model} is not conditional, it cannot be asked for an emotion "
+                       "(conditional models: M8)")
     if args.seed is None:
         z = run_.fixed_latents()
         if args.n > len(z):
@@ -46,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         z = random_latents(args.n, G.cfg.z_dim, args.seed)
     buf = io.BytesIO()
-    make_grid(generate(G, z), pad=2).save(buf, format="PNG")
+    labels = None if args.emotion is None else torch.full((len(z),), emotion_index(args.emotion))
+    make_grid(generate(G, z, labels=labels), pad=2).save(buf, format="PNG")
     atomic_write_bytes(out, buf.getvalue())
-    print(f"wrote {out} ({args.n} faces from {run_.name} at iteration {args.iteration})")
+    what = f", {args.emotion}" if args.emotion else ""
+    print(f"wrote {out} ({args.n} faces{what} from {run_.name} at iteration {args.iteration})")
     return 0

@@ -8,7 +8,8 @@ snapshot on the same N faces and appended to the run folder's metrics.jsonl.
 
 Metrics (keys of a metrics line; modules say how each is computed):
   features.py   fer_fid, fer_kid, fer_kid_std; precision, recall, density, coverage; emotion_<name>,
-                emotion_js_prior, emotion_js_reference, confidence            (need the emotion classifier)
+                emotion_js_prior, emotion_js_reference, confidence; label_accuracy (conditional runs only)
+                                                                              (need the emotion classifier)
   diversity.py  msssim, msssim_real; duplicate_rate, birthday_batch, birthday_support; nn_train_dist,
                 memorised_rate
   bins.py       ndb, ndb_frac, ndb_js
@@ -31,7 +32,7 @@ CONFIG_FILE = "metrics_config.json"
 _LAZY = {
     "core": ("METRICS", "Metric", "Sample", "metric", "metric_keys", "classifier_keys", "compute_metrics",
              "describe", "registry"),
-    "evaluate": ("evaluate_run", "metric_latents", "selected_iterations", "snapshot_faces"),
+    "evaluate": ("evaluate_run", "metric_labels", "metric_latents", "selected_iterations", "snapshot_faces"),
     "reference": ("Reference", "build_reference", "classifier_identity"),
     "store": ("read_metrics", "read_config", "MetricsMismatch"),
 }

@@ -33,18 +33,25 @@ class Sample:
     pixels: torch.Tensor               # (N, D) float32 in [0, 1]: the downsampled pixel space (pixels.py)
     features: np.ndarray | None        # (N, 256) classifier embeddings, None without a classifier
     probs: np.ndarray | None           # (N, 7) emotion probabilities, None without a classifier
+    requested: np.ndarray | None = None  # (N,) the emotions a conditional generator was asked for; None otherwise
 
     def __len__(self) -> int:
         return len(self.images)
 
 
-def describe(images: np.ndarray, classifier: "Classifier | None", device: torch.device | str = "cpu") -> Sample:
-    """The Sample of `images`: pixel vectors on `device`, and one classifier pass for features and probabilities."""
+def describe(images: np.ndarray, classifier: "Classifier | None", device: torch.device | str = "cpu",
+             requested: np.ndarray | None = None) -> Sample:
+    """The Sample of `images`: pixel vectors on `device`, and one classifier pass for features and probabilities.
+    `requested`: the emotion each face was asked for, for faces of a conditional generator."""
     images = np.ascontiguousarray(images, dtype=np.uint8)
     features = probs = None
     if classifier is not None:
         features, probs = features_and_probs(classifier, images)
-    return Sample(images, pixel_vectors(images, device), features, probs)
+    if requested is not None:
+        requested = np.asarray(requested, dtype=np.int64).reshape(-1)
+        if len(requested) != len(images):
+            raise ValueError(f"{len(requested)} requested emotions for {len(images)} faces")
+    return Sample(images, pixel_vectors(images, device), features, probs, requested)
 
 
 def features_and_probs(classifier: "Classifier", images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..emotions import EMOTIONS, emotion_index, train_prior
 from ..lock import METRICS_LOCK, FolderLock
 from ..runs import Run
 from ..sampling import generate, random_latents
@@ -28,13 +29,27 @@ def metric_latents(run: Run, n: int) -> torch.Tensor:
     return torch.cat([fixed, random_latents(n - len(fixed), fixed.shape[1], SAMPLE_SEED)])
 
 
+def metric_labels(run: Run, n: int) -> np.ndarray | None:
+    """The emotions a conditional run's n metric faces are asked for (None for other runs): drawn, with a fixed
+    seed, as often as its training data shows them (FER2013's training mix, or the run's one emotion). A perfect
+    conditional generator then matches the reference's emotion mix, as a perfect unconditional one does; asking
+    for every emotion equally would count the rare ones (disgust: 1.5% of FER2013) against it in every
+    distribution metric."""
+    if not (run.config.get("model_config") or {}).get("conditional"):
+        return None
+    if run.emotion and run.emotion != "all":
+        return np.full(n, emotion_index(run.emotion), dtype=np.int64)
+    return np.random.default_rng(SAMPLE_SEED).choice(len(EMOTIONS), size=n, p=np.asarray(train_prior()))
+
+
 def snapshot_faces(run: Run, iteration: int, n: int, device: torch.device | str = "cpu") -> np.ndarray:
-    """The n faces the metrics measure at `iteration` (needs the snapshot's generator weights)."""
+    """The n faces the metrics measure at `iteration` (needs the snapshot's generator weights); a conditional
+    run's are asked for metric_labels(run, n)."""
     G = run.load_generator(iteration, device)
     # channels_last halves M1's generator time on the 2-core CPU (2.3 -> 1.2 s per 256 faces; the generator is
     # the costliest stage there) and is what convolutions want on a GPU; it changes no weights.
     G = G.to(memory_format=torch.channels_last)
-    return generate(G, metric_latents(run, n))
+    return generate(G, metric_latents(run, n), labels=metric_labels(run, n))
 
 
 def selected_iterations(run: Run, every: int) -> tuple[list[int], int]:
@@ -93,7 +108,7 @@ def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every:
         t0 = time.perf_counter()
         faces = snapshot_faces(run, it, n, device)
         row: dict[str, Value] = {"iteration": it, "n": n}
-        row.update(compute_metrics(describe(faces, classifier, device), reference))
+        row.update(compute_metrics(describe(faces, classifier, device, requested=metric_labels(run, n)), reference))
         log.append(row)
         if progress_fn is not None:
             progress_fn(SnapshotResult(run.name, it, row, time.perf_counter() - t0))

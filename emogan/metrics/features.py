@@ -115,3 +115,13 @@ def emotions(sample: Sample, reference) -> dict[str, float]:
     out["emotion_js_reference"] = js_divergence(shares, emotion_shares(reference.probs))
     out["confidence"] = float(sample.probs.max(1).mean())
     return out
+
+
+@metric("conditional", keys=("label_accuracy",), needs_classifier=True)
+def label_accuracy(sample: Sample, reference) -> dict[str, float | None]:
+    """For a conditional generator: the share of faces whose most likely emotion, by the classifier, is the one
+    asked for (chance: the share of the commonest emotion asked for; the classifier's own accuracy on real faces
+    is the ceiling). None for faces of an unconditional generator."""
+    if sample.requested is None:
+        return {"label_accuracy": None}
+    return {"label_accuracy": float((sample.probs.argmax(1) == sample.requested).mean()) if len(sample) else None}

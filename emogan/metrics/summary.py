@@ -43,28 +43,37 @@ def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = W
     for key, _ in HEADLINE:
         out[f"{key}@at"] = None if here is None else here.get(key)
         out[f"{key}@worst"] = None if worst is None else worst.get(key)
+    # Conditional runs only: how often the classifier sees the emotion the generator was asked for.
+    out["label_accuracy@at"] = None if here is None else here.get("label_accuracy")
     out["verdict"] = verdict(df, at).text if len(df) else "no metrics yet"
     return out
 
 
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def _cell(v: Any, key: str) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if _missing(v):
         return "-"
-    if key in ("coverage", "duplicate_rate"):
+    if key in ("coverage", "duplicate_rate", "label_accuracy"):
         return f"{100 * v:.1f}%"
     return f"{v:.3f}" if key == "emotion_js_prior" else f"{v:.2f}"
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    """The rows as a Markdown table; the first columns' header names the iteration where all runs agree on it."""
+    """The rows as a Markdown table; the first columns' header names the iteration where all runs agree on it. A
+    label-accuracy column is added when a conditional run is among them."""
     ats = {r["at"] for r in rows}
     at = f"at {ats.pop()}" if len(ats) == 1 and None not in ats else "at"
+    conditional = any(not _missing(r.get("label_accuracy@at")) for r in rows)
     head = ["model", "run", *(f"{title} {at}" for _, title in HEADLINE), "worst iteration",
-            *(f"{title} at worst" for _, title in HEADLINE), "verdict"]
+            *(f"{title} at worst" for _, title in HEADLINE), *([f"label accuracy {at}"] if conditional else []),
+            "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["model"], r["run"], *(_cell(r[f"{k}@at"], k) for k, _ in HEADLINE),
                  "-" if r["worst"] is None else str(r["worst"]), *(_cell(r[f"{k}@worst"], k) for k, _ in HEADLINE),
-                 r["verdict"]]
+                 *([_cell(r.get("label_accuracy@at"), "label_accuracy")] if conditional else []), r["verdict"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

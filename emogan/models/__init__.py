@@ -1,4 +1,4 @@
-"""Model variants built by name: `build(name_or_config) -> (G, D)`, with the registry of M1..M7."""
+"""Model variants built by name: `build(name_or_config) -> (G, D)`, with the registry of M1..M8."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class GANConfig:
-    name: str                                  # registry key: M1..M7; also the run tag and the app label
+    name: str                                  # registry key: M1..M8; also the run tag and the app label
     summary: str = ""                          # what differs from its neighbour on the ladder (README table)
     expect: str = ""                           # what to expect when it trains (README table)
     z_dim: int = 100                           # the original project's latent size
@@ -34,7 +34,16 @@ class GANConfig:
     beta2: float = 0.999
     ema_decay: float = 0.0                    # > 0 keeps a moving average of G's weights for sampling
     diffaugment: bool = False                 # differentiable translation + cutout on D's inputs (Zhao et al. 2020)
+    # Conditional: G draws the emotion it is asked for (its input is z followed by the emotion's one-hot) and D
+    # judges a face together with its emotion (projection discriminator, Miyato & Koyama 2018).
+    conditional: bool = False
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def n_labels(self) -> int:
+        """Emotions a conditional model can be asked for (0: unconditional)."""
+        from ..emotions import EMOTIONS
+        return len(EMOTIONS) if self.conditional else 0
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

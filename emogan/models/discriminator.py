@@ -1,4 +1,5 @@
-"""The discriminator: face (N, 1, 48, 48) -> one real/fake logit per face (N,)."""
+"""The discriminator: face (N, 1, 48, 48) -> one real/fake logit per face (N,); a conditional one also takes the
+emotion of each face (N,) and adds a projection term."""
 
 from __future__ import annotations
 
@@ -28,7 +29,19 @@ class Discriminator(nn.Module):
             cin, side = cout, side // 2
         self.features = nn.Sequential(*layers)
         self.fc = sn(keras_init(nn.Linear(cin * side * side, 1)))    # before spectral norm wraps the weight
+        # Projection (Miyato & Koyama 2018): logit += <embed(y), pooled features>. It asks "is this a real face
+        # OF THIS EMOTION", which a concatenated label cannot ask as directly.
+        self.embed = None
+        if cfg.conditional:
+            embed = nn.Embedding(cfg.n_labels, cin)
+            nn.init.normal_(embed.weight, std=0.02)          # small: D starts as its unconditional self
+            self.embed = sn(embed)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)                                 # (N, d_channels[-1], 12, 12)
-        return self.fc(h.flatten(1)).squeeze(1)              # (N,)
+        out = self.fc(h.flatten(1)).squeeze(1)               # (N,)
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("a conditional discriminator needs the emotion of each face")
+            out = out + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
+        return out

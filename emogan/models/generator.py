@@ -1,4 +1,5 @@
-"""The generator: latent z (N, z_dim) -> face (N, 1, 48, 48) in [-1, 1]."""
+"""The generator: latent z (N, z_dim) -> face (N, 1, 48, 48) in [-1, 1]; a conditional one takes z followed by
+the one-hot emotion (N, z_dim + 7), which emogan.sampling.generate appends."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class Generator(nn.Module):
     def __init__(self, cfg: GANConfig):
         super().__init__()
         self.cfg = cfg
-        self.fc = nn.Linear(cfg.z_dim, cfg.g_base * 6 * 6, bias=not cfg.g_batchnorm)
+        self.fc = nn.Linear(cfg.z_dim + cfg.n_labels, cfg.g_base * 6 * 6, bias=not cfg.g_batchnorm)
         head: list[nn.Module] = [nn.BatchNorm1d(cfg.g_base * 6 * 6)] if cfg.g_batchnorm else []
         self.fc_act = nn.Sequential(*head, nn.LeakyReLU(cfg.leak))
         blocks: list[nn.Module] = []
