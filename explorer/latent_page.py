@@ -42,7 +42,7 @@ def page() -> None:
         return
     if any(state.conditional(r) for r, _ in runs):
         st.session_state.setdefault(EMOTION, "happy")
-        st.selectbox("Emotion asked of conditional models", EMOTIONS, key=EMOTION,
+        st.columns([1, 2])[0].selectbox("Emotion asked of conditional models", EMOTIONS, key=EMOTION,
                      help="Conditional models (M8) draw the emotion they are asked for; the others ignore it")
     _interpolation(runs)
     _directions(runs)
