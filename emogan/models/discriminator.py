@@ -30,10 +30,12 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.fc = sn(keras_init(nn.Linear(cin * side * side, 1)))    # before spectral norm wraps the weight
         # Projection (Miyato & Koyama 2018): logit += <embed(y), pooled features>. It asks "is this a real face
-        # OF THIS EMOTION", which a concatenated label cannot ask as directly.
+        # OF THIS EMOTION", which a concatenated label cannot ask as directly. The embedding is a bias-free linear
+        # layer on the one-hot emotion rather than nn.Embedding: the same function, but its backward is a plain
+        # matrix product, with none of the index sorting that can read the device inside a CUDA graph capture.
         self.embed = None
         if cfg.conditional:
-            embed = nn.Embedding(cfg.n_labels, cin)
+            embed = nn.Linear(cfg.n_labels, cin, bias=False)
             nn.init.normal_(embed.weight, std=0.02)          # small: D starts as its unconditional self
             self.embed = sn(embed)
 
@@ -43,5 +45,6 @@ class Discriminator(nn.Module):
         if self.embed is not None:
             if y is None:
                 raise ValueError("a conditional discriminator needs the emotion of each face")
-            out = out + (self.embed(y) * h.sum(dim=(2, 3))).sum(dim=1)
+            onehot = torch.eye(self.cfg.n_labels, device=h.device, dtype=h.dtype)[y]
+            out = out + (self.embed(onehot) * h.sum(dim=(2, 3))).sum(dim=1)
         return out
