@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))
 
 from emogan.classifier.inference import Classifier  # noqa: E402
 from emogan.classifier.model import ClassifierConfig, EnsembleNet  # noqa: E402
-from emogan.classifier.store import INFO_FILE, WEIGHTS_FILE, read_net, save_classifier  # noqa: E402
+from emogan.classifier.store import INFO_FILE, WEIGHTS_FILE, as_saved, read_net, save_classifier  # noqa: E402
 from emogan.classifier.train import TrainOptions  # noqa: E402
 from emogan.data import FaceSet  # noqa: E402
 from emogan.device import resolve_device  # noqa: E402
@@ -175,7 +175,8 @@ def ensembles(results: list[dict[str, Any]], validation: FaceSet, work: Path, de
             mb = round(sum(r["weights_mb"] for r in group), 2)
             if mb > max_mb:
                 continue
-            net = EnsembleNet.of([nets[r["name"]] for r in group])
+            # As saved: the averaged head goes through fp16 in the file, so score what the file will hold.
+            net = as_saved(EnsembleNet.of([nets[r["name"]] for r in group]))
             scored = Classifier(net, dev).evaluate(validation.images, validation.labels, tta=True)
             out.append({
                 "name": "+".join(r["name"] for r in group), "members": [r["name"] for r in group],

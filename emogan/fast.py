@@ -27,7 +27,7 @@ from .data import FaceSet
 from .device import fast_bf16, resolve_device
 from .errors import RunError
 from .models import GANConfig, get_config
-from .training import ORIGINAL_ITERATIONS, Progress, RunSession, TrainResult, _StopFlag, step
+from .training import ORIGINAL_ITERATIONS, Progress, RunSession, TrainResult, _StopFlag, check_emotion, step
 
 WARMUP = 3          # eager steps before capture: lets cuDNN pick kernels and the optimizer create its state
 MAX_PENDING_WRITES = 16   # snapshots queued for the writer thread before training waits for it
@@ -109,10 +109,12 @@ def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: 
     names = [Path(j.run_dir).name for j in jobs]
     if len(set(names)) != len(names):
         raise RunError(f"two runs would share a folder name: {', '.join(names)}")
+    configs = [get_config(j.model) if isinstance(j.model, str) else j.model for j in jobs]
+    for cfg in configs:         # before any run folder is made: a refusal must leave none half-made
+        check_emotion(cfg, emotion)
     sessions: list[RunSession] = []
     try:
-        for j in jobs:
-            cfg = get_config(j.model) if isinstance(j.model, str) else j.model
+        for j, cfg in zip(jobs, configs):
             sess = RunSession(faces, Path(j.run_dir), cfg, emotion=emotion, iters=iters, batch=batch,
                               snapshot_every=snapshot_every, snapshot_at=snapshot_at, weights_every=weights_every,
                               seed=j.seed, latent_seed=latent_seed, n_fixed=n_fixed, device=dev, resume=resume,

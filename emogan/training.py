@@ -238,6 +238,14 @@ def run_config(cfg: GANConfig, faces: FaceSet, *, name: str, emotion: str, iters
     }
 
 
+def check_emotion(cfg: GANConfig, emotion: str) -> None:
+    """A conditional model learns every emotion at once (and is asked for one when drawing): one-emotion data
+    would leave it nothing to condition on."""
+    if cfg.conditional and emotion != "all":
+        raise RunError(f"{cfg.name} is conditional: it learns every emotion at once and is asked for one when "
+                       f"drawing; train it with --emotion all, not {emotion}")
+
+
 class RunSession:
     """One run's bookkeeping around the step loop: create or resume the folder, log losses, write snapshots.
 
@@ -252,6 +260,7 @@ class RunSession:
             raise RunError(f"{run_dir}: iters, batch, snapshot-every and n-fixed must be positive")
         if len(faces) == 0:
             raise RunError(f"{faces.source}: no training images")
+        check_emotion(cfg, emotion)
         preflight(run_dir, resume)
         run_dir.mkdir(parents=True, exist_ok=True)
         self.lock = FolderLock(run_dir, TRAIN_LOCK, "trained").acquire()

@@ -91,7 +91,9 @@ def test_candidates_train_side_by_side_and_the_best_finished_one_ships(side_by_s
     assert by_name["broken"]["accuracy"] is None and by_name["broken"]["exit_status"] != 0
     singles = [c for c in record["candidates"] if c["accuracy"] is not None and "members" not in c]
     assert sorted(c["name"] for c in singles) == ["other", "small"]
-    assert record["shipped"] == candidates.choose(record["candidates"], 0.72, 50, 10)["name"]
+    # All within the CPU goal (10, 12 and 22 ms by the file), none near 72% after one epoch: the most accurate ships.
+    finished = [c for c in record["candidates"] if c["accuracy"] is not None]
+    assert by_name[record["shipped"]]["accuracy"] == max(c["accuracy"] for c in finished)
     info = json.loads((out / "classifier.json").read_text())
     assert info["selection"]["candidate"] == record["shipped"]
     assert info["validation"]["accuracy"] == by_name[record["shipped"]]["accuracy"]
@@ -124,7 +126,7 @@ def test_the_finished_candidates_also_compete_as_an_ensemble(side_by_side, tmp_p
     clear_cache()
     clf = load_classifier(tmp_path / "shipped")
     assert isinstance(clf.net, EnsembleNet) and clf.config.to_dict() == e["config"]
-    assert clf.evaluate(validation.images, validation.labels, tta=True).accuracy == pytest.approx(e["accuracy"], abs=0.005)
+    assert round(clf.evaluate(validation.images, validation.labels, tta=True).accuracy, 6) == e["accuracy"]
     info = json.loads((tmp_path / "shipped" / "classifier.json").read_text())
     assert [m["name"] for m in info["ensemble"]] == ["small", "other"] and info["selection"]["candidate"] == "small+other"
     assert info["validation"]["split"] == "validation" and info["validation"]["tta"] is True

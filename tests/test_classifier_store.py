@@ -190,6 +190,7 @@ def test_an_ensemble_file_rebuilds_the_ensemble(tmp_path):
     faces = np.random.default_rng(2).integers(0, 256, (5, 48, 48), dtype=np.uint8)
     loaded = load_classifier(tmp_path)
     assert np.abs(loaded.predict(faces) - Classifier(ens).predict(faces)).max() < 1e-2   # fp16 in the file
+    np.testing.assert_array_equal(loaded.predict(faces), Classifier(store.as_saved(ens)).predict(faces))
     feats, probs = features_and_probs(loaded, faces)        # the metrics' one-pass path sees the averaged head
     assert feats.shape == (5, 24 + 16)
     np.testing.assert_allclose(probs, loaded.predict(faces), atol=1e-5)

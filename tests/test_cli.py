@@ -174,3 +174,11 @@ def test_a_conditional_model_trains_and_draws_the_emotion_asked_for(trained, tmp
     one_line_error(emogan("sample", "M8-all-s0", "--root", tmp_path, "--iteration", 4, "--emotion", "joy",
                           "--out", tmp_path / "y.png"), "joy")
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
+
+
+def test_a_conditional_model_on_one_emotion_is_refused_before_anything_is_written(tmp_path):
+    one_line_error(emogan("train", "--model", "M1,M8", "--data", FIXTURE, "--emotion", "happy", "--iters", 2,
+                          "--out", tmp_path, "--no-progress"), "M8 is conditional", "--emotion all", "happy")
+    one_line_error(emogan("train", "--model", "M1,M8", "--data", FIXTURE, "--emotion", "happy", "--iters", 2,
+                          "--out", tmp_path, "--no-progress", "--engine", "fast"), "M8 is conditional")
+    assert not list(tmp_path.iterdir())

@@ -63,6 +63,7 @@ def test_graphs_need_cuda(tmp_path):
                    cuda_graphs=True)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")      # a failed capture would compare eager with eager
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_graphs_match_eager_statistically_on_gpu(tmp_path):
     """bf16 + CUDA graphs vs the eager fp32 loop: same seeds, losses within noise (not bit-equal)."""
@@ -76,11 +77,8 @@ def test_graphs_match_eager_statistically_on_gpu(tmp_path):
         assert abs(g[col].mean() - e[col].mean()) < 0.5 * max(g[col].std(), e[col].std(), 0.05) + 0.25
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_graph_replays_draw_fresh_batches_for_every_model_on_gpu(tmp_path):
-    """A graph that baked its random draws in would repeat the same 10 losses every block: they must not repeat."""
-    # dropout; BN in D; EMA + DiffAugment + SN; conditional (labels indexed inside the graph)
-    jobs = [Job(m, tmp_path / m) for m in ("M1", "M6", "M7", "M8")]
+def _replays_draw_fresh_batches(tmp_path, models):
+    jobs = [Job(m, tmp_path / m) for m in models]
     results = train_many(fixture_faces(), jobs, iters=60, batch=32, snapshot_every=30, snapshot_at=(), n_fixed=8,
                          device="cuda")
     for r in results:
@@ -89,6 +87,22 @@ def test_graph_replays_draw_fresh_batches_for_every_model_on_gpu(tmp_path):
         assert losses["loss_D"].notna().all() and len(losses) == 60
         a, b = losses["loss_D"].to_numpy()[20:30], losses["loss_D"].to_numpy()[30:40]
         assert (a != b).any(), f"{r.path.name}: two graph replays gave the same losses"
+
+
+# A failed capture only warns and trains on eagerly (right for users, wrong for this test): as an error here, it
+# fails the test, and the GPU session then trains without graphs.
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_graph_replays_draw_fresh_batches_for_every_model_on_gpu(tmp_path):
+    """A graph that baked its random draws in would repeat the same 10 losses every block: they must not repeat."""
+    _replays_draw_fresh_batches(tmp_path, ("M1", "M6", "M7"))      # dropout; BN in D; EMA + DiffAugment + SN
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_graph_replays_of_a_conditional_model_on_gpu(tmp_path):
+    """M8 indexes the emotion labels inside the graph; on its own, so that a failure here costs M1..M7 nothing."""
+    _replays_draw_fresh_batches(tmp_path, ("M8",))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -114,3 +128,10 @@ def test_bf16_only_where_the_gpu_has_it(monkeypatch):
     assert not fast_bf16(torch.device("cuda"))       # emulated bf16 (pre-Ampere GPUs) is slower than fp32
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
     assert fast_bf16(torch.device("cuda"))
+
+
+def test_a_conditional_model_on_one_emotion_is_refused_before_any_run_folder_is_made(tmp_path):
+    jobs = [Job(tiny("M1"), tmp_path / "a"), Job(tiny("M8"), tmp_path / "b")]
+    with pytest.raises(Exception, match="M8 is conditional: it learns every emotion at once"):
+        train_many(fixture_faces(), jobs, emotion="happy", iters=2, batch=4, device="cpu")
+    assert not list(tmp_path.iterdir())

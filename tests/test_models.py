@@ -90,3 +90,23 @@ def test_m8_is_m7_made_conditional_and_its_emotion_matters():
         generate(G, z, labels=torch.full((7,), 7))
     with pytest.raises(ValueError, match="3 emotions for 7 latents"):
         generate(G, z, labels=torch.arange(3))
+
+
+def test_m8s_emotion_term_starts_on_the_scale_of_its_real_fake_term():
+    """Were the projection term much larger, D would at first judge only the emotion, not whether a face is real."""
+    from emogan.data import load_faces
+    from emogan.images import to_model_input
+    from tiny import FIXTURE
+
+    faces = load_faces(FIXTURE, "train")
+    x, y = to_model_input(torch.from_numpy(faces.images[:64]), "cpu"), torch.from_numpy(faces.labels[:64]).long()
+    torch.manual_seed(0)
+    D = build_discriminator("M8").train()
+    for _ in range(20):                      # spectral norm's power iteration settles on the first calls
+        D(x, y)
+    with torch.no_grad():
+        D.eval()
+        h = D.features(x)
+        real_fake = D.fc(h.flatten(1)).abs().mean()
+        emotion = (D(x, y) - D.fc(h.flatten(1)).squeeze(1)).abs().mean()
+    assert 0.1 < float(emotion / real_fake) < 10, (float(emotion), float(real_fake))

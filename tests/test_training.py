@@ -180,5 +180,7 @@ def test_a_conditional_model_learns_from_the_emotion_labels(tmp_path):
     z = torch.randn(1, cfg.z_dim).repeat(7, 1)
     faces = generate(G, z, labels=torch.arange(7))
     assert len({f.tobytes() for f in faces}) == 7
-    # The fixed-latent grid cycles through the emotions: face i shows emotion i % 7.
-    assert np.array_equal(run.grid(20), generate(G, run.fixed_latents()))
+    # The fixed-latent grid cycles through the emotions: face i was asked for emotion i % 7.
+    fixed = run.fixed_latents()
+    assert np.array_equal(run.grid(20), generate(G, fixed, labels=torch.arange(len(fixed)) % 7))
+    assert not np.array_equal(run.grid(20), generate(G, fixed, labels=torch.zeros(len(fixed), dtype=torch.long)))

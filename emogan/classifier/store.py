@@ -30,11 +30,25 @@ def default_weights_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "checkpoints" / "classifier"
 
 
+def _stored(net: nn.Module) -> dict[str, torch.Tensor]:
+    # fp16 halves the file; the net is evaluated in float32 or bf16, and fp16 keeps more mantissa than bf16.
+    return {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+
+
+def as_saved(net: nn.Module) -> nn.Module:
+    """A copy of `net` with the weights it would have after save_classifier and loading: scores of this copy are
+    the scores of the file."""
+    import copy
+
+    saved = copy.deepcopy(net)
+    saved.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in _stored(net).items()})
+    return saved
+
+
 def save_classifier(out_dir: str | Path, net: nn.Module, info: dict[str, Any]) -> Path:
     """Write fp16 weights (rebuildable from the file alone) then the JSON record, each atomically."""
     out_dir = Path(out_dir)
-    # fp16 halves the file; the net is evaluated in float32 or bf16, and fp16 keeps more mantissa than bf16.
-    tensors = {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    tensors = _stored(net)
     meta = {"format": FORMAT, "config": json.dumps(net.config.to_dict()), "emotions": json.dumps(list(EMOTIONS))}
     size = sum(t.numel() * t.element_size() for t in tensors.values())
     if size > MAX_WEIGHTS_BYTES:

@@ -12,10 +12,10 @@ from ..data import load_faces
 from ..device import DEVICE_CHOICES, resolve_device
 from ..emotions import EMOTIONS
 from ..errors import DataError
-from ..models import ORIGINAL_SIX, model_names
+from ..models import ORIGINAL_SIX, get_config, model_names
 from ..paths import check_name, resolve_run_path
 from ..fast import Job, train_many
-from ..training import Progress, preflight, train
+from ..training import Progress, check_emotion, preflight, train
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         check_name(args.name)
         if len(models) > 1:
             raise DataError("--name names one run; with --model all the runs are named MODEL-EMOTION-sSEED")
+    for model in models:
+        check_emotion(get_config(model), args.emotion)
     device = resolve_device(args.device)
     for model in models:
         name = args.name or f"{model}-{args.emotion}-s{args.seed}"

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..emotions import EMOTIONS, emotion_index, train_prior
+from ..emotions import EMOTIONS, train_prior
 from ..lock import METRICS_LOCK, FolderLock
 from ..runs import Run
 from ..sampling import generate, random_latents
@@ -31,14 +31,12 @@ def metric_latents(run: Run, n: int) -> torch.Tensor:
 
 def metric_labels(run: Run, n: int) -> np.ndarray | None:
     """The emotions a conditional run's n metric faces are asked for (None for other runs): drawn, with a fixed
-    seed, as often as its training data shows them (FER2013's training mix, or the run's one emotion). A perfect
+    seed, as often as FER2013's training data shows them (conditional runs train on every emotion). A perfect
     conditional generator then matches the reference's emotion mix, as a perfect unconditional one does; asking
     for every emotion equally would count the rare ones (disgust: 1.5% of FER2013) against it in every
     distribution metric."""
     if not (run.config.get("model_config") or {}).get("conditional"):
         return None
-    if run.emotion and run.emotion != "all":
-        return np.full(n, emotion_index(run.emotion), dtype=np.int64)
     return np.random.default_rng(SAMPLE_SEED).choice(len(EMOTIONS), size=n, p=np.asarray(train_prior()))
 
 

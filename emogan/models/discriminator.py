@@ -30,14 +30,13 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.fc = sn(keras_init(nn.Linear(cin * side * side, 1)))    # before spectral norm wraps the weight
         # Projection (Miyato & Koyama 2018): logit += <embed(y), pooled features>. It asks "is this a real face
-        # OF THIS EMOTION", which a concatenated label cannot ask as directly. The embedding is a bias-free linear
-        # layer on the one-hot emotion rather than nn.Embedding: the same function, but its backward is a plain
-        # matrix product, with none of the index sorting that can read the device inside a CUDA graph capture.
-        self.embed = None
-        if cfg.conditional:
-            embed = nn.Linear(cfg.n_labels, cin, bias=False)
-            nn.init.normal_(embed.weight, std=0.02)          # small: D starts as its unconditional self
-            self.embed = sn(embed)
+        # OF THIS EMOTION", which a concatenated label cannot ask as directly. The features are mean-pooled: with
+        # spectral norm on both, this keeps the emotion term on the scale of the real/fake term (about 0.03 each
+        # at initialisation on real faces; sum-pooling made it ~150 times larger, so D would first judge only the
+        # emotion). The embedding is a bias-free linear layer on the one-hot emotion rather than nn.Embedding: the
+        # same function, but its backward is a plain matrix product, with none of the index sorting that can read
+        # the device inside a CUDA graph capture.
+        self.embed = sn(nn.Linear(cfg.n_labels, cin, bias=False)) if cfg.conditional else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)                                 # (N, d_channels[-1], 12, 12)
@@ -46,5 +45,5 @@ class Discriminator(nn.Module):
             if y is None:
                 raise ValueError("a conditional discriminator needs the emotion of each face")
             onehot = torch.eye(self.cfg.n_labels, device=h.device, dtype=h.dtype)[y]
-            out = out + (self.embed(onehot) * h.sum(dim=(2, 3))).sum(dim=1)
+            out = out + (self.embed(onehot) * h.mean(dim=(2, 3))).sum(dim=1)
         return out
