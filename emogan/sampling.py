@@ -14,6 +14,13 @@ def cycle_labels(n: int, n_labels: int) -> torch.Tensor:
     return torch.arange(n) % n_labels
 
 
+def prior_labels(n: int, seed: int) -> np.ndarray:
+    """n emotion indices drawn (seeded) as often as FER2013's training faces show them: what a conditional model is
+    asked for wherever its faces are compared with real ones, so that a perfect one would match their mix."""
+    from .emotions import EMOTIONS, train_prior
+    return np.random.default_rng(seed).choice(len(EMOTIONS), size=n, p=np.asarray(train_prior()))
+
+
 def conditioned(z: torch.Tensor, labels: torch.Tensor | np.ndarray | None, n_labels: int) -> torch.Tensor:
     """A conditional generator's input: z (N, z_dim) followed by the emotion as a one-hot vector.
 

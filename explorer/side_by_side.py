@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from emogan import gallery
-from emogan.emotions import EMOTIONS, train_prior
-from emogan.sampling import cycle_labels, random_latents
+from emogan.emotions import EMOTIONS
+from emogan.sampling import cycle_labels, prior_labels, random_latents
 
 from . import charts, common, state
 
@@ -124,7 +123,7 @@ def _emotion_mix() -> None:
     asked = None
     if state.conditional(info):
         # Asked for emotions in FER2013's training mix, so its bars can match FER2013's if it draws what it is asked.
-        asked = np.random.default_rng(MIX_SEED).choice(len(EMOTIONS), size=n, p=np.asarray(train_prior()))
+        asked = prior_labels(n, MIX_SEED)
         st.caption(f"{info.model} is conditional: it was asked for emotions in FER2013's training mix.")
     faces, err = state.generated(info, wit, z, asked)
     if faces is None:

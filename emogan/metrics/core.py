@@ -31,7 +31,7 @@ class Sample:
     """One set of faces as every metric sees it; computed once, shared by all metrics."""
     images: np.ndarray                 # (N, 48, 48) uint8
     pixels: torch.Tensor               # (N, D) float32 in [0, 1]: the downsampled pixel space (pixels.py)
-    features: np.ndarray | None        # (N, 256) classifier embeddings, None without a classifier
+    features: np.ndarray | None        # (N, D) classifier embeddings, None without a classifier
     probs: np.ndarray | None           # (N, 7) emotion probabilities, None without a classifier
     requested: np.ndarray | None = None  # (N,) the emotions a conditional generator was asked for; None otherwise
 

@@ -10,10 +10,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..emotions import EMOTIONS, train_prior
 from ..lock import METRICS_LOCK, FolderLock
 from ..runs import Run
-from ..sampling import generate, random_latents
+from ..sampling import generate, prior_labels, random_latents
 from . import DEFAULT_EVERY, DEFAULT_N
 from .core import SAMPLE_SEED, Value, compute_metrics, describe
 from .reference import Reference
@@ -37,7 +36,7 @@ def metric_labels(run: Run, n: int) -> np.ndarray | None:
     distribution metric."""
     if not (run.config.get("model_config") or {}).get("conditional"):
         return None
-    return np.random.default_rng(SAMPLE_SEED).choice(len(EMOTIONS), size=n, p=np.asarray(train_prior()))
+    return prior_labels(n, SAMPLE_SEED)
 
 
 def snapshot_faces(run: Run, iteration: int, n: int, device: torch.device | str = "cpu") -> np.ndarray:
