@@ -165,7 +165,6 @@ class EnsembleNet(nn.Module):
         super().__init__()
         self.config = config
         self.members = nn.ModuleList(EmotionNet(c) for c in config.members)
-        self.dropout = nn.Identity()        # inference only: an ensemble is assembled from trained members
         self.head = nn.Linear(config.embed_dim, config.num_classes)
 
     @classmethod

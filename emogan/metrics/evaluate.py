@@ -98,6 +98,7 @@ def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every:
                             "samples": {"fixed_latents": min(n, len(run.fixed_latents())), "seed": SAMPLE_SEED}})
     chosen, no_weights = selected_iterations(run, every)
     todo = [it for it in chosen if it not in log.done]
+    requested = metric_labels(run, n)      # the same for every snapshot (None: an unconditional run)
     start = time.perf_counter()
     for it in todo:
         if abort_fn is not None and abort_fn():
@@ -105,7 +106,7 @@ def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every:
         t0 = time.perf_counter()
         faces = snapshot_faces(run, it, n, device)
         row: dict[str, Value] = {"iteration": it, "n": n}
-        row.update(compute_metrics(describe(faces, classifier, device, requested=metric_labels(run, n)), reference))
+        row.update(compute_metrics(describe(faces, classifier, device, requested=requested), reference))
         log.append(row)
         if progress_fn is not None:
             progress_fn(SnapshotResult(run.name, it, row, time.perf_counter() - t0))
