@@ -78,6 +78,9 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # What run configs and manifests record: the command as a user re-types it, not this machine's path to
+    # __main__.py (sys.argv[0]), and the argv given here when main() is called from Python.
+    args.invocation = ["python", "-m", "emogan", *(sys.argv[1:] if argv is None else argv)]
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning

@@ -1,5 +1,6 @@
 """`python -m emogan`: the train -> runs -> sample flow, and one-line errors with exit status 2."""
 
+import json
 import os
 import subprocess
 import sys
@@ -41,6 +42,9 @@ def test_train_runs_sample(trained, tmp_path):
     assert res.returncode == 0
     line = [ln for ln in res.stdout.splitlines() if ln.startswith("M1-all-s0")][0]
     assert "M1" in line and "6/6" in line and "done" in line
+    # The run records the command as a user re-types it, not this machine's path to emogan/__main__.py.
+    command = json.loads((trained / "M1-all-s0" / "config.json").read_text())["command"]
+    assert command[:6] == ["python", "-m", "emogan", "train", "--model", "M1"] and command[-1] == "--no-progress"
     out = tmp_path / "grid.png"
     res = emogan("sample", "M1-all-s0", "--root", trained, "--iteration", 6, "--n", 9, "--out", out)
     assert res.returncode == 0, res.stderr

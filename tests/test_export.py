@@ -26,6 +26,8 @@ def test_export_keeps_grids_losses_and_chosen_weights(tmp_path, capsys):
     assert diff < 0.05                                     # fp16 weights
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["runs"][0]["name"] == "r1" and manifest["runs"][0]["model"] == "M3"
+    assert manifest["export_command"] == ["python", "-m", "emogan", "export", "r1", "--root", str(src), "--out",
+                                          str(out), "--weights-at", "7,12", "--grid-n", "8"]
     assert manifest["total_bytes"] == sum(p.stat().st_size for p in (out / "r1").rglob("*") if p.is_file())
     assert "state.safetensors" not in {p.name for p in (out / "r1").iterdir()}
 

@@ -165,7 +165,7 @@ def run_train(args: argparse.Namespace) -> int:
         "config": result.net.config.to_dict(),
         "options": options.to_dict(),
         "seed": args.seed,
-        "command": shlex.join(["python", "-m", "emogan", *sys.argv[1:]]),
+        "command": shlex.join(args.invocation),
         "device": device_name(device),
         "torch": torch.__version__,
         "python": platform.python_version(),

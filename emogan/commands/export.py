@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         for r in runs:        # only folders this call created: existing ones were refused above
             shutil.rmtree(out_root / r.name, ignore_errors=True)
         raise
-    write_manifest(out_root, exported, {"export_command": sys.argv, "commit": git_commit(),
+    write_manifest(out_root, exported, {"export_command": args.invocation, "commit": git_commit(),
                                         "torch": torch.__version__})
     print(f"exported {len(exported)} runs to {out_root}: {total / 1e6:.1f} MB in all")
     return 0

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         name = args.name or f"{model}-{args.emotion}-s{args.seed}"
         result = train(faces, Path(args.out) / name, model=model, emotion=args.emotion, iters=args.iters,
                        batch=args.batch, snapshot_every=args.snapshot_every, weights_every=args.weights_every,
-                       seed=args.seed, device=device, resume=args.resume, command=sys.argv,
+                       seed=args.seed, device=device, resume=args.resume, command=args.invocation,
                        progress_fn=None if args.no_progress else _progress_bar(model))
         print(f"{name}: {result.state} at iteration {result.iteration}"
               + (f" ({result.message})" if result.message else ""), file=sys.stderr)
@@ -119,7 +119,7 @@ def _run_fast(args: argparse.Namespace, models: list[str], faces, device) -> int
     jobs = [Job(m, Path(args.out) / (args.name or f"{m}-{args.emotion}-s{args.seed}"), args.seed) for m in models]
     results = train_many(faces, jobs, emotion=args.emotion, iters=args.iters, batch=args.batch,
                          snapshot_every=args.snapshot_every, weights_every=args.weights_every, device=device,
-                         resume=args.resume, command=sys.argv, amp=False if args.no_amp else None,
+                         resume=args.resume, command=args.invocation, amp=False if args.no_amp else None,
                          cuda_graphs=False if args.no_graphs else None,
                          progress_fn=None if args.no_progress else _progress_bar("+".join(models)))
     status = 0
