@@ -1,9 +1,9 @@
 """The shipped demo in checkpoints/: what a fresh clone promises (the six models trained on FER2013 as the manifest
-says, every 50-iteration snapshot, generator weights at the original project's iterations, metrics, 60 MB at
+says, a snapshot every 50 iterations, generator weights at the original project's iterations, metrics, 60 MB at
 most), and that the explorer opens on it with no --runs.
 
 The demo comes from the GPU run (benchmarks/gpu_session.sh, unpacked by benchmarks/unpack_demo.sh); until it has
-landed, these tests skip."""
+landed, the tests of checkpoints/ skip. The checks themselves always run once, on a small export made here."""
 
 from __future__ import annotations
 
@@ -13,72 +13,124 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emogan.cli import main
 from emogan.models import ORIGINAL_SIX
 from emogan.metrics.store import read_metrics
-from emogan.runs import Run, nearest
+from emogan.runs import Run
 from emogan.sampling import generate
-from emogan.training import ORIGINAL_ITERATIONS
+from emogan.training import ORIGINAL_ITERATIONS, train
+from tiny import fixture_faces, tiny
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "checkpoints"
-MANIFEST = DEMO / "manifest.json"
 BUDGET_MB = 60
 
-pytestmark = pytest.mark.skipif(not MANIFEST.is_file(),
-                                reason="no shipped demo in checkpoints/ yet: it comes from the GPU run")
+shipped = pytest.mark.skipif(not (DEMO / "manifest.json").is_file(),
+                             reason="no shipped demo in checkpoints/ yet: it comes from the GPU run")
 
+
+def _manifest(root: Path) -> dict:
+    return json.loads((root / "manifest.json").read_text())
+
+
+def check_run(entry: dict, run: Run) -> None:
+    """One exported run is complete as its manifest entry says."""
+    iters = entry["iterations"]
+    assert run.model == entry["model"] and run.status()["state"] == "done" and run.status()["iteration"] == iters
+    # The full loss log: one row per iteration, none missing or repeated.
+    assert run.losses()["iteration"].tolist() == list(range(1, iters + 1)), entry["name"]
+    # A snapshot every `snapshot_every` (at most 50) iterations, and where the original project saved faces
+    # (`train` adds those, 4110 among them), and at the end; generator weights at the original ones and the end.
+    every = run.config["snapshot_every"]
+    originals = {it for it in ORIGINAL_ITERATIONS if it <= iters}
+    assert every <= 50, entry["name"]
+    assert run.snapshot_iterations() == sorted(set(range(every, iters + 1, every)) | originals | {iters}), entry["name"]
+    assert originals | {iters} <= set(run.weight_iterations()), (entry["name"], run.weight_iterations())
+    faces = generate(run.load_generator(iters), run.fixed_latents()[:8])
+    assert faces.shape == (8, 48, 48) and faces.dtype == np.uint8 and faces.std() > 0     # not one flat colour
+    # Provenance: the exact command (the project's own CLI), seed, device and wall time.
+    assert entry["command"][:4] == ["python", "-m", "emogan", "train"], entry["command"]
+    assert entry["seed"] is not None and entry["device"] and entry["seconds"] > 0
+
+
+def check_size(root: Path, budget_mb: float) -> None:
+    """The manifest says each run's size as it is on disk, and the runs fit the budget."""
+    manifest = _manifest(root)
+    on_disk = {e["name"]: sum(p.stat().st_size for p in (root / e["name"]).rglob("*") if p.is_file())
+               for e in manifest["runs"]}
+    assert {e["name"]: e["bytes"] for e in manifest["runs"]} == on_disk
+    assert manifest["total_bytes"] == sum(on_disk.values()) <= budget_mb * 1e6
+    assert manifest["export_command"][:4] == ["python", "-m", "emogan", "export"] and manifest["commit"]
+
+
+# ---------------------------------------------------------------- the checks, on a small export made here
 
 @pytest.fixture(scope="module")
-def manifest() -> dict:
-    return json.loads(MANIFEST.read_text())
+def small_export(tmp_path_factory) -> Path:
+    """A tiny model trained past iteration 950 with the CLI's snapshot schedule, exported as the demo is."""
+    root = tmp_path_factory.mktemp("demo-check")
+    train(fixture_faces(), root / "runs" / "M3-all-s0", model=tiny("M3"), iters=1000, batch=8, snapshot_every=50,
+          n_fixed=16, device="cpu", command=["python", "-m", "emogan", "train", "--model", "M3"])
+    assert main(["export", "M3-all-s0", "--root", str(root / "runs"), "--out", str(root / "demo"),
+                 "--max-mb", "60"]) == 0
+    return root / "demo"
 
 
-def _runs(manifest: dict) -> list[tuple[dict, Run]]:
-    return [(entry, Run(DEMO / entry["name"])) for entry in manifest["runs"]]
+def test_the_checks_pass_on_a_small_export(small_export):
+    check_size(small_export, BUDGET_MB)
+    entry = _manifest(small_export)["runs"][0]
+    run = Run(small_export / entry["name"])
+    assert 950 in run.weight_iterations() and 1000 in run.weight_iterations() and 900 not in run.weight_iterations()
+    check_run(entry, run)
 
 
-def test_the_six_models_are_there_trained_on_all_emotions(manifest):
-    by_model = {e["model"]: e for e in manifest["runs"]}
+def test_the_checks_catch_missing_weights_a_missing_loss_row_and_a_wrong_size(small_export, tmp_path):
+    import shutil
+    demo = shutil.copytree(small_export, tmp_path / "demo")
+    entry = _manifest(demo)["runs"][0]
+    index_path = demo / entry["name"] / "index.json"
+    index = json.loads(index_path.read_text())
+    for snap in index["snapshots"]:
+        if snap["iteration"] == 950:
+            snap["weights"] = None
+    index_path.write_text(json.dumps(index))
+    with pytest.raises(AssertionError):
+        check_run(entry, Run(demo / entry["name"]))
+    losses = demo / entry["name"] / "losses.csv"
+    lines = losses.read_text().splitlines(keepends=True)
+    losses.write_text("".join(lines[:500] + lines[501:]))
+    with pytest.raises(AssertionError):
+        check_size(demo, BUDGET_MB)          # the file shrank: the manifest's size is no longer true
+    shutil.copyfile(small_export / entry["name"] / "index.json", index_path)
+    with pytest.raises(AssertionError):
+        check_run(entry, Run(demo / entry["name"]))     # iteration 500's row is gone
+    with pytest.raises(AssertionError):
+        check_size(small_export, 0.1)
+
+
+# ---------------------------------------------------------------- the shipped demo
+
+@shipped
+def test_the_six_models_are_there_trained_on_all_emotions():
+    by_model = {e["model"]: e for e in _manifest(DEMO)["runs"]}
     assert set(ORIGINAL_SIX) <= set(by_model), sorted(by_model)
     for model in ORIGINAL_SIX:
         assert by_model[model]["emotion"] == "all"
 
 
-def test_each_run_is_complete_as_its_manifest_entry_says(manifest):
-    for entry, run in _runs(manifest):
-        _check_run(entry, run)
+@shipped
+def test_each_shipped_run_is_complete_and_the_demo_fits_60_mb():
+    for entry in _manifest(DEMO)["runs"]:
+        check_run(entry, Run(DEMO / entry["name"]))
+    check_size(DEMO, BUDGET_MB)
 
 
-def _check_run(entry: dict, run: Run) -> None:
-    iters = entry["iterations"]
-    assert run.model == entry["model"] and run.status()["state"] == "done" and run.status()["iteration"] == iters
-    # The full loss log: one row per iteration, none missing or repeated.
-    assert run.losses()["iteration"].tolist() == list(range(1, iters + 1))
-    every = run.config["snapshot_every"]
-    assert every <= 50 and run.snapshot_iterations() == list(range(every, iters + 1, every))
-    # Generator weights where the original project saved faces (snapped to the nearest snapshot) and at the end.
-    want = {nearest(run.snapshot_iterations(), it) for it in ORIGINAL_ITERATIONS if it <= iters} | {iters}
-    assert want <= set(run.weight_iterations()), (sorted(want), run.weight_iterations())
-    faces = generate(run.load_generator(iters), run.fixed_latents()[:8])
-    assert faces.shape == (8, 48, 48) and faces.dtype == np.uint8 and faces.std() > 0     # not one flat colour
-    # Provenance: the exact command (the project's own CLI), seed and device.
-    assert entry["command"][:4] == ["python", "-m", "emogan", "train"], entry["command"]
-    assert entry["seed"] is not None and entry["device"] and entry["seconds"] > 0
-
-
-def test_every_run_has_its_metrics_up_to_its_last_iteration(manifest):
-    for entry, run in _runs(manifest):
-        metrics = read_metrics(run.path)
+@shipped
+def test_every_shipped_run_has_its_metrics_up_to_its_last_iteration():
+    for entry in _manifest(DEMO)["runs"]:
+        metrics = read_metrics(DEMO / entry["name"])
         assert len(metrics), f"{entry['name']}: no metrics.jsonl"
         assert metrics["iteration"].max() == entry["iterations"], entry["name"]
-
-
-def test_the_demo_fits_its_budget_and_the_manifest_says_its_size(manifest):
-    on_disk = {e["name"]: sum(p.stat().st_size for p in (DEMO / e["name"]).rglob("*") if p.is_file())
-               for e in manifest["runs"]}
-    assert {e["name"]: e["bytes"] for e in manifest["runs"]} == on_disk
-    assert manifest["total_bytes"] == sum(on_disk.values()) <= BUDGET_MB * 1e6
-    assert manifest["export_command"][:4] == ["python", "-m", "emogan", "export"] and manifest["commit"]
 
 
 def _open_default(repo: str) -> None:
@@ -89,6 +141,7 @@ def _open_default(repo: str) -> None:
     explorer_app.main([], start="losses")      # no --runs: checkpoints/ next to the app
 
 
+@shipped
 def test_the_explorer_opens_on_the_demo_by_default():
     from streamlit.testing.v1 import AppTest
 
