@@ -1,6 +1,6 @@
 """The shipped demo in checkpoints/: what a fresh clone promises (the six models trained on FER2013 as the manifest
 says, a snapshot every 50 iterations, generator weights at the original project's iterations, metrics, 60 MB at
-most), and that the explorer opens on it with no --runs.
+most), and that the explorer opens on it.
 
 The demo comes from the GPU run (benchmarks/gpu_session.sh, unpacked by benchmarks/unpack_demo.sh); until it has
 landed, the tests of checkpoints/ skip. The checks themselves always run once, on a small export made here."""
@@ -8,6 +8,7 @@ landed, the tests of checkpoints/ skip. The checks themselves always run once, o
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,6 @@ def test_the_checks_pass_on_a_small_export(small_export):
 
 
 def test_the_checks_catch_missing_weights_a_missing_loss_row_and_a_wrong_size(small_export, tmp_path):
-    import shutil
     demo = shutil.copytree(small_export, tmp_path / "demo")
     entry = _manifest(demo)["runs"][0]
     index_path = demo / entry["name"] / "index.json"
@@ -133,19 +133,12 @@ def test_every_shipped_run_has_its_metrics_up_to_its_last_iteration():
         assert metrics["iteration"].max() == entry["iterations"], entry["name"]
 
 
-def _open_default(repo: str) -> None:
-    import sys
-    if repo not in sys.path:
-        sys.path.insert(0, repo)
-    import explorer_app
-    explorer_app.main([], start="losses")      # no --runs: checkpoints/ next to the app
-
-
 @shipped
-def test_the_explorer_opens_on_the_demo_by_default():
-    from streamlit.testing.v1 import AppTest
+def test_the_explorer_opens_on_the_demo():
+    # open_app passes --runs; that the default --runs is checkpoints/ is test_explorer_app's to check.
+    from test_explorer_app import open_app
 
-    at = AppTest.from_function(_open_default, args=(str(REPO),), default_timeout=120).run()
+    at = open_app(DEMO, "losses")
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     chosen = at.sidebar.multiselect[0].value
