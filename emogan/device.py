@@ -23,6 +23,22 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def fast_bf16(device: torch.device) -> bool:
-    """Whether bf16 autocast pays off on `device`: a CUDA GPU with native bf16 (Ampere or newer). Older GPUs
-    only emulate it, slower than fp32, so training and inference stay in fp32 there."""
-    return device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False)
+    """Whether bf16 autocast pays off on `device`: a CUDA GPU with native bf16 (Ampere or newer), or a CPU with
+    native bf16 instructions (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions run ~1.7x the fp32 speed.
+    Elsewhere bf16 is only emulated, slower than fp32, so training and inference stay in fp32 there."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return cpu_has_native_bf16()
+    return False
+
+
+def cpu_has_native_bf16() -> bool:
+    cpu = getattr(torch, "cpu", None)
+    checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(check() for check in checks if check is not None)
+
+
+def precision_name(device: torch.device) -> str:
+    """What a run's config and progress line say about the arithmetic: "bf16-autocast" or "fp32"."""
+    return "bf16-autocast" if fast_bf16(device) else "fp32"

@@ -26,7 +26,18 @@ def git_commit(repo: Path = REPO) -> str | None:
 
 
 def device_name(device: torch.device) -> str:
-    """The GPU's name, or the CPU with its thread count (figures on a CPU depend on both)."""
+    """The GPU's name, or the CPU's model with its thread count (figures on a CPU depend on both)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name where Linux tells it, else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name") and ":" in line:
+                return f"{line.split(':', 1)[1].strip()}, {platform.machine()}"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -21,6 +21,7 @@ import torch
 from . import __version__, checkpoint
 from .augment import diff_augment
 from .data import FaceSet
+from .ema import ema_update
 from .device import resolve_device
 from .errors import RunError
 from .images import make_grid, to_model_input
@@ -203,16 +204,8 @@ def step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tupl
     s.opt_G.step()
 
     if s.G_ema is not None:
-        with torch.no_grad():
-            # Warm-up, as TensorFlow's ExponentialMovingAverage with num_updates does: average over about the
-            # updates so far. A plain 0.999 would keep the random initial weights in the average for long
-            # (0.999**950 = 39% of it at iteration 950, 15% at 1900): early snapshots would show noise.
-            s.ema_steps.add_(1)
-            keep = torch.clamp((1.0 + s.ema_steps) / (10.0 + s.ema_steps), max=cfg.ema_decay)
-            for pe, p in zip(s.G_ema.parameters(), s.G.parameters()):
-                pe.lerp_(p, 1.0 - keep)
-            for be, b in zip(s.G_ema.buffers(), s.G.buffers()):
-                be.copy_(b)
+        ema_update(s.G_ema.parameters(), s.G.parameters(), s.ema_steps, cfg.ema_decay,
+                   copied=zip(s.G_ema.buffers(), s.G.buffers()))
     with torch.no_grad():
         # .float(): under bf16 autocast the logits are bf16 while the losses are fp32.
         return torch.stack([loss_D.detach().float(), loss_G.detach().float(),

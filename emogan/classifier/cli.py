@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..cli import positive_float, positive_int
-from ..device import DEVICE_CHOICES, resolve_device
+from ..device import DEVICE_CHOICES, precision_name, resolve_device
 from ..emotions import EMOTIONS
 from ..errors import DataError
 from ..io import OutputError
@@ -135,27 +135,38 @@ def run_train(args: argparse.Namespace) -> int:
     if not train.split:
         raise DataError(f"{args.data}: a plain folder of emotion folders has no {args.split}/ and {args.val_split}/ "
                         "splits; training needs both (select epochs on validation only)")
-    print(f"data: {len(train)} {args.split} + {len(validation)} {args.val_split} faces from {args.data}; "
-          f"device {device_name(device)}", file=sys.stderr)
     flags = TrainOptions(epochs=args.epochs, batch=args.batch, lr=args.lr, mixup=args.mixup,
                          time_budget=args.time_budget, limit=args.limit, compile=args.compile)
     options = TrainOptions.from_dict({**flags.to_dict(), **args.options})
+    if options.threads is not None and device.type == "cpu":
+        torch.set_num_threads(options.threads)
+    print(f"data: {len(train)} {args.split} + {len(validation)} {args.val_split} faces from {args.data}; "
+          f"device {device_name(device)}, {precision_name(device)}", file=sys.stderr)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=options.epochs, unit="epoch", file=sys.stderr, disable=args.quiet, dynamic_ncols=True,
+               desc="classifier")
 
     def progress(s: Any) -> None:
-        if not args.quiet:
-            print(f"epoch {s.epoch:>3}/{s.epochs}  loss {s.loss:.4f}  train {100 * s.train_accuracy:5.1f}%  "
+        if bar.total != s.epochs:          # a time budget shortened the plan
+            bar.total = s.epochs
+        bar.write(f"epoch {s.epoch:>3}/{s.epochs}  loss {s.loss:.4f}  train {100 * s.train_accuracy:5.1f}%  "
                   f"val {100 * s.val_accuracy:5.2f}%  best {100 * s.best_accuracy:5.2f}%  lr {s.lr:.4f}  "
-                  f"{s.seconds:6.1f}s", file=sys.stderr, flush=True)
+                  f"{s.seconds:6.1f}s", file=sys.stderr)
+        bar.set_postfix_str(f"val {100 * s.val_accuracy:.2f}% best {100 * s.best_accuracy:.2f}%")
+        bar.update(1)
 
     # Ctrl-C (or SIGTERM) stops before the next step; the best epoch validated so far is still written. A second
     # Ctrl-C stops at once.
-    with _StopFlag() as stop:
+    with _StopFlag() as stop, bar:
         result = train_classifier(train, validation, config=args.config, options=options, device=device,
                                   seed=args.seed, progress_fn=progress, stop_fn=lambda: stop.set)
     val = result.validation
     info = {
         "validation": {**val.to_dict(), "split": validation.split, "tta": options.tta,
                        "content_hash": validation.content_hash},
+        "calibration": result.calibration,
         "best_epoch": result.best_epoch,
         "epochs": result.epochs,
         "epochs_requested": options.epochs,
@@ -167,6 +178,7 @@ def run_train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "command": shlex.join(args.invocation),
         "device": device_name(device),
+        "precision": precision_name(device),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "train_seconds": round(result.seconds, 2),
@@ -180,6 +192,10 @@ def run_train(args: argparse.Namespace) -> int:
     print(val.format_table())
     print(f"selected epoch {result.best_epoch} of {result.epochs}: validation accuracy {100 * val.accuracy:.2f}% "
           f"(flip TTA); training took {result.seconds:.1f}s")
+    if result.calibration:
+        c = result.calibration
+        print(f"calibration: temperature {c['temperature']:.2f}, expected calibration error "
+              f"{100 * c['ece_before']:.2f}% -> {100 * c['ece_after']:.2f}% on validation")
     print(f"wrote {path} ({path.stat().st_size / 2**20:.2f} MB) and {path.with_name('classifier.json')}")
     if result.stopped:
         print(f"stopped by a signal after epoch {result.epochs}: the learning rate had not annealed, so these "

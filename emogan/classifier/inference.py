@@ -162,7 +162,7 @@ class Classifier:
         """Embeddings (N, D) and probabilities (N, 7) from one forward pass (the head is linear on the embedding)."""
         feats = self._run(images, "features", False, batch)
         with torch.inference_mode():
-            logits = self.net.head(torch.from_numpy(feats).to(self.device)).float()
+            logits = self.net.logits(torch.from_numpy(feats).to(self.device)).float()
         return feats, logits.softmax(dim=1).cpu().numpy().astype(np.float32, copy=False)
 
     def evaluate(self, images: np.ndarray | torch.Tensor, labels: np.ndarray, tta: bool = True,

@@ -55,15 +55,8 @@ def describe(images: np.ndarray, classifier: "Classifier | None", device: torch.
 
 
 def features_and_probs(classifier: "Classifier", images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Embeddings and probabilities from ONE forward pass: EmotionNet's logits are head(embedding) in eval mode
-    (dropout is the identity), so running the head on the features halves the classifier's cost per snapshot."""
-    feats = classifier.features(images)
-    head = classifier.net.head
-    with torch.inference_mode():
-        w = head.weight.detach().float().cpu()
-        b = head.bias.detach().float().cpu()
-        probs = torch.softmax(torch.from_numpy(feats) @ w.T + b, dim=1).numpy()
-    return feats, probs.astype(np.float32)
+    """Embeddings and probabilities from ONE forward pass (the classifier runs its head on the embeddings)."""
+    return classifier.features_and_probs(images)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,24 @@
+"""The exponential moving average of weights, with warm-up, that both the GANs and the classifier keep."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+
+
+@torch.no_grad()
+def ema_update(averaged: Iterable[torch.Tensor], live: Iterable[torch.Tensor], steps: torch.Tensor, decay: float,
+               copied: Iterable[tuple[torch.Tensor, torch.Tensor]] = ()) -> None:
+    """One averaging step: `steps` (a device tensor, so CUDA graphs count too) goes up by one, every averaged
+    tensor moves towards its live twin, and each (mine, theirs) pair in `copied` is copied.
+
+    Warm-up as TensorFlow's ExponentialMovingAverage with num_updates: the decay is min(decay, (1+n)/(10+n)),
+    so the average covers about the updates so far. A plain 0.999 would keep the random initial weights in
+    the average for long (0.999**950 = 39% of it at iteration 950)."""
+    steps.add_(1)
+    keep = torch.clamp((1.0 + steps) / (10.0 + steps), max=decay)
+    for a, b in zip(averaged, live):
+        a.lerp_(b, 1.0 - keep)
+    for a, b in copied:
+        a.copy_(b)
