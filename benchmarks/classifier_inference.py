@@ -21,12 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emogan.classifier import Classifier, ClassifierConfig, EmotionNet, count_macs  # noqa: E402
-from emogan.classifier.cli import _json_fields  # noqa: E402  (--config parsed and checked as `classifier train` does)
-from emogan.classifier.model import build_net, config_from_dict  # noqa: E402
-from emogan.classifier.store import WEIGHTS_FILE, default_weights_dir, read_net  # noqa: E402
+from emogan.classifier import Classifier, ClassifierConfig, EmotionNet, count_macs
+from emogan.classifier.cli import _json_fields  # (--config parsed and checked as `classifier train` does)
+from emogan.classifier.model import build_net, config_from_dict
+from emogan.classifier.store import WEIGHTS_FILE, default_weights_dir, read_net
 
 
 def time_predict(clf: Classifier, faces: np.ndarray, repeats: int, tta: bool) -> list[float]:

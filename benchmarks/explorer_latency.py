@@ -5,11 +5,12 @@
 (b) a 9-step interpolation strip for six models: the page's own calls (6 generators x 9 latents + tiling + PNG) for a
     new endpoint seed, generators already loaded, and the whole latent page's AppTest rerun for the same change;
 (c) cold start: `streamlit run` process start to the first full render of the landing page in chromium (charts
-    drawn, no script running), and AppTest's first run in a fresh process (imports + first script run, no browser).
+    drawn, no script running), then a click to each other page until it is drawn, on the same fresh server; and
+    each page's AppTest first run in a fresh process (imports + first script run, no browser).
 
 Runs: six full-size M1..M6 run folders written here (untrained seeded generators, 4850 iterations of synthetic
-losses, a snapshot every 50 iterations plus the slides' iterations, 64 fixed latents, weights at the slides'
-iterations), or your own with --runs. AppTest times include AppTest's own bookkeeping, so they overstate the server.
+losses, a snapshot every 50 iterations plus the original's iterations, 64 fixed latents, weights at the
+original's iterations), or your own with --runs. AppTest times include AppTest's own bookkeeping, so they overstate the server.
 Wall times on a shared machine grow with its load (printed); the CPU times beside them are what the same work costs
 on an idle machine of the same speed (for the cold start: the server process's CPU, without the browser's).
 """
@@ -34,8 +35,9 @@ sys.path.insert(0, str(REPO))  # run as a plain script from anywhere, without in
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from emogan.original import ORIGINAL_ITERATIONS  # noqa: E402
+
 CHROMIUM = Path("/usr/bin/chromium")
-SLIDES = (950, 1900, 2950, 4110, 4700, 4850)
 
 
 # ---------------------------------------------------------------- a run store of the original size
@@ -46,12 +48,12 @@ def build_store(root: Path, iters: int = 4850, every: int = 50, n_fixed: int = 6
     from emogan.images import make_grid
     from emogan.io import atomic_write_bytes
     from emogan.models import ORIGINAL_SIX, build_generator, get_config
+    from emogan.run_session import run_config
     from emogan.runs import RunWriter
     from emogan.sampling import generate, random_latents
-    from emogan.training import run_config
 
     faces = load_faces(REPO / "tests" / "fixtures" / "fer2013", "train", cache_dir=root / ".cache")
-    its = sorted(set(range(every, iters + 1, every)) | set(SLIDES))
+    its = sorted(set(range(every, iters + 1, every)) | set(ORIGINAL_ITERATIONS))
     rng = np.random.default_rng(0)
     for k, model in enumerate(ORIGINAL_SIX):
         cfg = get_config(model)
@@ -79,7 +81,7 @@ def build_store(root: Path, iters: int = 4850, every: int = 50, n_fixed: int = 6
             buf = __import__("io").BytesIO()
             make_grid(faces_it, ncols=8).save(buf, format="PNG", optimize=True)
             atomic_write_bytes(writer.path / entry["grid"], buf.getvalue())
-            if it in SLIDES:
+            if it in ORIGINAL_ITERATIONS:
                 entry["weights"] = f"weights/G_{it:06d}.safetensors"
                 save_generator(writer.path / entry["weights"], G if w < 0.5 else G2, it)
             entries.append(entry)
@@ -146,26 +148,26 @@ def bench_iteration(root: Path, visits: int) -> dict[str, list[float]]:
 
 
 def bench_interpolation(root: Path, trials: int) -> dict[str, list[float]]:
-    from explorer import state
     from emogan import latent
     from emogan.catalog import describe
+    from explorer import loaders, session
 
     # The page's own calls, outside a script run (Streamlit's caches work without a server).
     runs = describe(root)[:6]
-    state.configure(state.AppConfig(root))
-    wits = [state.weights_iteration(r, 950)[0] for r in runs]
+    session.configure(session.AppConfig(root))
+    wits = [loaders.weights_iteration(r, ORIGINAL_ITERATIONS[0])[0] for r in runs]
     t0 = time.perf_counter()
     for r, it in zip(runs, wits):                 # load the six generators once, as the page's first visit does
-        state.generated(r, it, latent.seed_latent(0).reshape(1, -1))
+        loaders.generated(r, it, latent.seed_latent(0).reshape(1, -1))
     load = time.perf_counter() - t0
     strips = []
     for seed in range(1, trials + 1):             # a new endpoint each time: nothing of the strip is cached
         t0, c0 = time.perf_counter(), time.thread_time()
         path = latent.interpolate(latent.seed_latent(0), latent.seed_latent(1000 + seed), 9, "slerp")
         for r, it in zip(runs, wits):
-            faces, err = state.generated(r, it, path)
+            faces, err = loaders.generated(r, it, path)
             assert faces is not None, err
-            state.image_png(faces, 9, scale=2)
+            loaders.image_png(faces, 9, scale=2)
         strips.append(time.perf_counter() - t0)
         CPU.setdefault("b_strip", []).append(time.thread_time() - c0)
 
@@ -179,20 +181,52 @@ def bench_interpolation(root: Path, trials: int) -> dict[str, list[float]]:
     return {"generator_load": [load], "strip": strips, "page": page}
 
 
-def bench_apptest_cold(root: Path) -> float:
-    """AppTest's first run of the landing page in a fresh interpreter: imports + first script run."""
-    code = ("import sys, time; t0 = time.perf_counter(); sys.path.insert(0, %r); "
-            "import benchmarks.explorer_latency as b; at = b._app(b.Path(%r), 'losses'); at.run(); "
-            "assert not at.exception; print(time.perf_counter() - t0)") % (str(REPO), str(root))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+COLD_SCRIPT = """import sys
+sys.path.insert(0, {repo!r})
+import explorer_app
+explorer_app.main(["--runs", {root!r}], start={start!r})
+"""
+COLD_RUN = """import json, sys, time
+t0, c0 = time.perf_counter(), time.process_time()
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({script!r}, default_timeout=300).run()
+assert not at.exception, [e.value for e in at.exception]
+print(json.dumps({{"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                  "loaded": [m for m in ("torch", "sklearn", "scipy", "torchmetrics") if m in sys.modules]}}))
+"""
+# (url path, page title, nav label, images a drawn page shows at least)
+PAGE_CHECKS = (("side-by-side", "Side by side", "Side by side", 6), ("timeline", "Timeline", "Timeline", 6),
+               ("latent", "Latent space", "Latent space", 6), ("mode-collapse", "Mode collapse", "Mode collapse", 1))
+
+
+def bench_apptest_cold(root: Path, start: str) -> dict:
+    """AppTest's first run of a page in a fresh interpreter that has imported nothing else: wall and CPU seconds
+    (imports + first script run), and which of the heavy libraries the page loaded."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / f"cold_{start}.py"
+        script.write_text(COLD_SCRIPT.format(repo=str(REPO), root=str(root), start=start))
+        out = subprocess.run([sys.executable, "-c", COLD_RUN.format(script=str(script))], capture_output=True,
+                             text=True, cwd=REPO, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------- (c) cold start in a browser
 
-def bench_browser_cold(root: Path, path: str) -> dict[str, float] | None:
-    """Seconds from `streamlit run` to: the server answering, the page's title drawn (first script run done up to
-    it), and the page fully drawn in chromium; None without a browser."""
+def _drawn(page, title: str, images: int) -> None:
+    """Wait until the page shows its title, at least `images` loaded images and no script is running."""
+    page.wait_for_function("t => [...document.querySelectorAll('[data-testid=stMain] h2')].some(h => "
+                           "h.innerText.trim() === t)", arg=title, timeout=120_000)
+    page.wait_for_function("n => { const im = [...document.querySelectorAll('[data-testid=stMain] img')];"
+                           " return im.length >= n && im.every(i => i.complete && i.naturalWidth > 0); }",
+                           arg=images, timeout=120_000)
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
+
+
+def bench_browser_cold(root: Path) -> dict[str, float] | None:
+    """Seconds from `streamlit run` (with the repository's .streamlit/config.toml) to: the server answering, the
+    landing page's title drawn, and the landing page fully drawn in chromium (all four charts' traces); then, on
+    the same fresh server, from a click on each other page in the sidebar to that page fully drawn (its module's
+    first import included). None without a browser."""
     if not CHROMIUM.exists():
         return None
     from playwright.sync_api import sync_playwright
@@ -208,14 +242,13 @@ def bench_browser_cold(root: Path, path: str) -> dict[str, float] | None:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "explorer_app.py"),
                                  "--server.headless", "true", "--server.address", "127.0.0.1",
-                                 "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                                 "--server.fileWatcherType", "none", "--", "--runs", str(root)],
+                                 "--server.port", str(port), "--", "--runs", str(root)],
                                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         marks: dict[str, float] = {}
         try:
             while True:
                 try:
-                    page.goto(f"http://127.0.0.1:{port}/{path}", timeout=2000)
+                    page.goto(f"http://127.0.0.1:{port}/", timeout=2000)
                     marks["server answers"] = time.perf_counter() - t0
                     break
                 except Exception:  # noqa: BLE001 - not listening yet
@@ -224,16 +257,17 @@ def bench_browser_cold(root: Path, path: str) -> dict[str, float] | None:
                     time.sleep(0.05)
             page.wait_for_selector("h2", timeout=120_000)
             marks["title drawn"] = time.perf_counter() - t0
-            if path == "":
-                page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
-                                       ".length >= 4 * 12", timeout=120_000)
-            else:
-                page.wait_for_function("() => { const im = [...document.querySelectorAll('[data-testid=stMain] img')];"
-                                       " return im.length >= 6 && im.every(i => i.complete && i.naturalWidth > 0); }",
-                                       timeout=120_000)
+            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
+                                   ".length >= 4 * 12", timeout=120_000)
             page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
             marks["fully drawn"] = time.perf_counter() - t0
             marks["server CPU"] = _proc_cpu(proc.pid)
+            for _, title, label, images in PAGE_CHECKS:
+                t1 = time.perf_counter()
+                page.locator("[data-testid='stSidebarNav'] a", has_text=label).click()
+                _drawn(page, title, images)
+                marks[f"click -> {title}"] = time.perf_counter() - t1
+            marks["server CPU, all pages"] = _proc_cpu(proc.pid)
             return marks
         finally:
             proc.terminate()
@@ -272,13 +306,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{1000 * b['generator_load'][0]:.0f} ms):")
         print(f"    the page's calls:            {_ms(b['strip'], 'b_strip')}")
         print(f"    latent page AppTest rerun:   {_ms(b['page'], 'b_page')}")
-        cold_apptest = bench_apptest_cold(root)
-        print(f"(c) cold start, AppTest first run in a fresh process (imports + script): {cold_apptest:.2f} s")
-        cold = {name: bench_browser_cold(root, path) for name, path in (("losses (landing page)", ""),
-                                                                         ("side by side", "side-by-side"))}
-        for name, marks in cold.items():
-            print(f"    streamlit run -> {name} in chromium: "
-                  + (", ".join(f"{k} {v:.2f} s" for k, v in marks.items()) if marks else f"skipped (no {CHROMIUM})"))
+        cold_apptest = {start: bench_apptest_cold(root, start) for start in ("losses", *(c[0] for c in PAGE_CHECKS))}
+        print("(c) cold start, AppTest first run of each page in a fresh process (imports + script):")
+        for start, got in cold_apptest.items():
+            print(f"    {start}: {got['wall']:.2f} s (CPU {got['cpu']:.2f} s), loads {', '.join(got['loaded']) or 'none'}"
+                  " of torch, sklearn, scipy, torchmetrics")
+        cold = bench_browser_cold(root)
+        print("    streamlit run -> landing page in chromium, then a click to each other page: "
+              + (", ".join(f"{k} {v:.2f} s" for k, v in cold.items()) if cold else f"skipped (no {CHROMIUM})"))
         if args.json:
             args.json.write_text(json.dumps({"iteration": a, "interpolation": b, "cold_apptest": cold_apptest,
                                              "cold_browser": cold, "cpu": CPU}, indent=1))

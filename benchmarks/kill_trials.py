@@ -20,10 +20,9 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from killharness import Setup, kill_trials  # noqa: E402
+from killharness import Setup, kill_trials
 
 
 def main() -> int:

@@ -22,17 +22,16 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from emogan.classifier import Classifier, ClassifierConfig, EmotionNet
+from emogan.classifier.store import WEIGHTS_FILE, default_weights_dir, load_classifier
+from emogan.data import load_faces
+from emogan.device import resolve_device
+from emogan.metrics import build_reference, describe, evaluate_run, registry
+from emogan.metrics.evaluate import snapshot_faces
+from emogan.runs import Run
+from emogan.training import train
 
-from emogan.classifier import Classifier, ClassifierConfig, EmotionNet  # noqa: E402
-from emogan.classifier.store import WEIGHTS_FILE, default_weights_dir, load_classifier  # noqa: E402
-from emogan.data import load_faces  # noqa: E402
-from emogan.device import resolve_device  # noqa: E402
-from emogan.metrics import build_reference, describe, evaluate_run, registry  # noqa: E402
-from emogan.metrics.evaluate import snapshot_faces  # noqa: E402
-from emogan.runs import Run  # noqa: E402
-from emogan.training import train  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 FIXTURE = REPO / "tests" / "fixtures" / "fer2013"
 FULL = REPO.parent / "shared" / "data" / "fer2013"

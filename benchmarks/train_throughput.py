@@ -21,13 +21,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emogan.data import load_faces  # noqa: E402
-from emogan.device import resolve_device  # noqa: E402
-from emogan.fast import Job, train_many  # noqa: E402
-from emogan.provenance import device_name  # noqa: E402
-from emogan.models import ORIGINAL_SIX, build_discriminator, build_generator, get_config  # noqa: E402
+from emogan.data import load_faces
+from emogan.device import resolve_device
+from emogan.models import ORIGINAL_SIX, build_discriminator, build_generator, get_config
+from emogan.provenance import device_name
+from emogan.training import Job, train_many
 
 
 def sync(device: torch.device) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -14,6 +14,7 @@ from safetensors.torch import save as st_save
 from .errors import CheckpointError
 from .io import atomic_write_bytes
 from .models import GANConfig, Generator
+from .paths import member
 
 GENERATOR_FORMAT = "emogan.generator/1"
 # Files that pickle-based tools write; they can run code when loaded, so they are never opened.
@@ -33,6 +34,8 @@ def read_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise CheckpointError(f"{path}: pickle-based weights are never loaded (they can run code); "
                               "only .safetensors files are read")
+    # Before opening: a planted link to a system file (or a FIFO, which blocks) is refused unread, whoever calls.
+    member(path.parent, path.name, "its folder")
     try:
         data = path.read_bytes()
     except OSError as e:

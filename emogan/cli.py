@@ -7,13 +7,14 @@ import importlib
 import os
 import sys
 import warnings
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from .errors import EmoganError
 
 # Each module exposes register(subparsers); its parser sets func=run(args) -> exit status.
 COMMANDS = ("emogan.commands.train", "emogan.commands.runs", "emogan.commands.sample", "emogan.commands.export",
-            "emogan.classifier.cli", "emogan.commands.metrics", "emogan.commands.report")
+            "emogan.classifier.cli", "emogan.commands.metrics", "emogan.commands.report", "emogan.commands.timeline")
 
 
 class Parser(argparse.ArgumentParser):

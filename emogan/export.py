@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,8 @@ from . import checkpoint
 from .errors import RunError
 from .images import make_grid
 from .io import atomic_write_json
+from .original import ORIGINAL_ITERATIONS
 from .runs import CONFIG, LATENTS, LOSSES, Run, RunWriter, nearest
-from .training import ORIGINAL_ITERATIONS
 
 MANIFEST = "manifest.json"
 EXTRA_FILES = ("metrics.jsonl", "metrics_config.json")   # copied when present (written by `emogan metrics`)
@@ -39,11 +40,12 @@ def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_IT
             G = run.load_generator(it)
             weights = checkpoint.generator_payload(G, it, weights_dtype)
         entries.append(writer.write_snapshot_files(it, make_grid(faces, ncols=8), weights))
-    shutil.copyfile(run.path / LOSSES, out / LOSSES)
-    shutil.copyfile(run.path / LATENTS, out / LATENTS)
+    # run.file refuses a link out of the run before it is read: an export never copies what the run does not hold.
+    shutil.copyfile(run.file(LOSSES), out / LOSSES)
+    shutil.copyfile(run.file(LATENTS), out / LATENTS)
     for name in EXTRA_FILES:
-        if (run.path / name).exists():
-            shutil.copyfile(run.path / name, out / name)
+        if run.file(name).exists():
+            shutil.copyfile(run.file(name), out / name)
     config = dict(run.config, grid_n=min(grid_n, run.grid_size),
                   exported={"from": str(run.path), "weights_dtype": str(weights_dtype).replace("torch.", ""),
                             "weights_at": sorted(keep)})
@@ -51,11 +53,37 @@ def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_IT
     writer.write_index(entries, run.status())
     return {"name": out.name, "model": run.model, "emotion": run.emotion, "iterations": run.status().get("iteration"),
             "seconds": float(run.losses().seconds.iloc[-1]) if len(run.losses()) else None,
-            "device": run.config.get("device"), "seed": run.config.get("seed"),
-            "command": run.config.get("command"), "bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file())}
+            "device": run.config.get("device"), "threads": run.config.get("threads"),
+            "precision": run.config.get("precision", "fp32"), "commit": run.config.get("commit"),
+            "seed": run.config.get("seed"), "command": run.config.get("command"),
+            "bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file())}
 
 
-def write_manifest(out_root: Path, runs: list[dict[str, Any]], extra: dict[str, Any]) -> None:
-    """manifest.json: how the exported runs were made (commands, seeds, commit, device, wall time) and their size."""
-    atomic_write_json(out_root / MANIFEST, dict(extra, runs=runs, total_bytes=sum(r["bytes"] for r in runs)))
+def write_manifest(out_root: Path, runs: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
+    """manifest.json: how the exported runs were made (commands, seeds, commit, device, wall time) and their size.
 
+    Runs exported earlier into the same folder stay listed (a demo is exported in parts); each run's entry keeps
+    the export it came from."""
+    old = _read_manifest(out_root / MANIFEST)
+    fresh = {r["name"] for r in runs}
+    kept = [r for r in old.get("runs", []) if r.get("name") not in fresh and (out_root / str(r.get("name"))).is_dir()]
+    merged = sorted(kept + [dict(r, export=extra) for r in runs], key=lambda r: str(r.get("name")))
+    manifest = {"runs": merged, "total_bytes": sum(int(r.get("bytes") or 0) for r in merged)}
+    atomic_write_json(out_root / MANIFEST, manifest)
+    return manifest
+
+
+def manifest_bytes(out_root: Path) -> int:
+    """Bytes of the runs a folder's manifest lists that are still there."""
+    old = _read_manifest(out_root / MANIFEST)
+    return sum(int(r.get("bytes") or 0) for r in old.get("runs", []) if (out_root / str(r.get("name"))).is_dir())
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise RunError(f"{path}: unreadable manifest ({str(e).splitlines()[0]}); move it away to start a new one") from None
+    return data if isinstance(data, dict) else {}

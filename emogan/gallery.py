@@ -5,8 +5,8 @@ The grids hold G(fixed latents) at every snapshot, so nothing here needs a gener
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ HEADER_PX = 16       # height of the band of column titles above a strip
 
 
 @lru_cache(maxsize=4)
-def _font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=px)
 
 
@@ -132,14 +132,15 @@ def compose(images: np.ndarray, ncols: int | None = None, *, scale: int = 1, pad
     draw = ImageDraw.Draw(im)
     ink = (40, 40, 40) if canvas.ndim == 3 else 40
     if labels is not None:
-        font = _font(max(9, int(LABEL_PX * scale * 0.75)))
+        small = font(max(9, int(LABEL_PX * scale * 0.75)))
         for i, text in enumerate(list(labels)[:n]):
             r, c = divmod(i, cols)
-            draw.text((c * cell_w + w / 2, head + r * cell_h + h + band / 2), str(text), fill=ink, font=font, anchor="mm")
+            draw.text((c * cell_w + w / 2, head + r * cell_h + h + band / 2), str(text), fill=ink, font=small,
+                      anchor="mm")
     if col_labels is not None:
-        font = _font(max(9, int(HEADER_PX * scale * 0.7)))
+        title = font(max(9, int(HEADER_PX * scale * 0.7)))
         for c, text in enumerate(list(col_labels)[:cols]):
-            draw.text((c * cell_w + w / 2, head / 2), str(text), fill=ink, font=font, anchor="mm")
+            draw.text((c * cell_w + w / 2, head / 2), str(text), fill=ink, font=title, anchor="mm")
     return im
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 SIZE = 48  # FER2013 faces are 48x48 grayscale
 
 
 def to_model_input(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 (N, 48, 48) or (N, 1, 48, 48) -> float32 (N, 1, 48, 48) in [-1, 1] on `device`."""
+    import torch
     t = torch.as_tensor(images, device=device)
     if t.dim() == 3:
         t = t.unsqueeze(1)
@@ -21,6 +25,7 @@ def to_model_input(images: np.ndarray | torch.Tensor, device: torch.device | str
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """float (N, 1, 48, 48) in [-1, 1] -> uint8 (N, 48, 48) numpy array."""
+    import torch
     x = x.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
     return x.reshape(x.shape[0], x.shape[-2], x.shape[-1]).cpu().numpy()
 

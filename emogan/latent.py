@@ -1,15 +1,18 @@
-"""Latent-space walks: slerp/lerp paths between two z, principal or coordinate directions, and how much a path changes."""
+"""Latent-space walks: endpoints, slerp/lerp paths between two z, principal or coordinate directions, emotion morphs
+for conditional generators, and how much a path changes."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from .emotions import EMOTIONS, emotion_index
 from .sampling import random_latents
 
 METHODS = ("slerp", "lerp")
+ENDPOINTS = ("seed", "fixed sample")    # a fresh Gaussian latent from a seed, or one of a run's fixed latents
 # Below this many grey levels of per-pixel spread, a whole latent path draws what looks like one face.
 COLLAPSE_SPREAD = 4.0
 
@@ -52,6 +55,33 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "s
 def seed_latent(seed: int, z_dim: int = 100) -> torch.Tensor:
     """The latent (z_dim,) a seed stands for: the same on every machine."""
     return random_latents(1, z_dim, seed)[0]
+
+
+def point(z0: torch.Tensor, z1: torch.Tensor, t: float, method: str = "slerp") -> torch.Tensor:
+    """The latent (z_dim,) at t in [0, 1] on the slerp or lerp path from z0 to z1."""
+    if method not in METHODS:
+        raise ValueError(f"unknown interpolation {method!r}: expected one of {', '.join(METHODS)}")
+    return (slerp if method == "slerp" else lerp)(z0, z1, t)
+
+
+def endpoint(kind: str, value: int, z_dim: int, fixed: torch.Tensor | None = None) -> torch.Tensor:
+    """The latent (z_dim,) an endpoint stands for: the fixed latent number `value` of `fixed` (a run's (N, z_dim))
+    for kind "fixed sample" when there is one, else the latent of seed `value`."""
+    if kind not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint kind {kind!r}: expected one of {', '.join(ENDPOINTS)}")
+    if kind == "fixed sample" and fixed is not None and 0 <= value < len(fixed):
+        return fixed[value].clone()
+    return seed_latent(value, z_dim)
+
+
+def emotion_morph(start: str, end: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(t (steps,), label weights (steps, 7) float32) from emotion `start`'s one-hot vector to `end`'s. A conditional
+    generator takes its emotion as a one-hot vector, so the straight line between two morphs one face."""
+    if steps < 2:
+        raise ValueError(f"an emotion morph needs at least 2 steps, got {steps}")
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)
+    eye = np.eye(len(EMOTIONS), dtype=np.float32)
+    return t, (1 - t[:, None]) * eye[emotion_index(start)] + t[:, None] * eye[emotion_index(end)]
 
 
 def principal_directions(batch: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -30,7 +30,7 @@ class FolderLock:
         self.path, self.doing = Path(folder) / name, doing
         self.fd: int | None = None
 
-    def acquire(self) -> "FolderLock":
+    def acquire(self) -> FolderLock:
         if fcntl is None or self.fd is not None:
             return self
         try:
@@ -57,7 +57,7 @@ class FolderLock:
             os.close(self.fd)     # closing drops the flock
             self.fd = None
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -5,20 +5,23 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image, UnidentifiedImageError
 
-from . import checkpoint
+from .curves import first_nonfinite
 from .errors import RunError
 from .images import split_grid
 from .io import OutputError, atomic_write_bytes, atomic_write_json
-from .paths import resolve_run_path
+from .paths import member, resolve_run_path, run_argument
+
+if TYPE_CHECKING:
+    import torch  # weights and latents only: reading a run's losses and grids needs no torch
 
 RUN_FORMAT = "emogan.run/1"
 CONFIG = "config.json"
@@ -53,6 +56,7 @@ class RunWriter:
         self.path = Path(path)
 
     def create(self, config: dict[str, Any], latents: torch.Tensor) -> None:
+        from . import checkpoint
         # config.json last: it is what makes a folder a run, so a kill before it leaves no half-made run behind.
         checkpoint.save_tensors(self.path / LATENTS, {"z": latents})
         self.write_index([], {"state": "running", "iteration": 0, "message": ""})
@@ -87,6 +91,7 @@ class RunWriter:
         grid.save(buf, format="PNG", optimize=True)
         atomic_write_bytes(self.path / entry["grid"], buf.getvalue())
         if weights is not None:
+            from . import checkpoint
             entry["weights"] = f"weights/G_{iteration:06d}.safetensors"
             checkpoint.save_tensors(self.path / entry["weights"], *weights)
         return entry
@@ -107,13 +112,23 @@ def _complete_lines(path: Path) -> list[str]:
 # ---------------------------------------------------------------- reading (used by the CLI, metrics and the app)
 
 @dataclass(frozen=True)
-class RunEntry:
-    """A folder found under a runs root: a usable run, or a one-line reason why not."""
+class RunInfo:
+    """One folder under a runs root: what it trained and how far it got, or a one-line reason why it cannot be read."""
     name: str
     path: Path
     model: str = ""
     emotion: str = ""
+    dataset: str = ""        # the data folder's name and a short content hash: runs on different data never mix
+    state: str = ""          # running | done | interrupted | diverged
+    iteration: int = 0
+    iters: int = 0
+    message: str = ""        # the trainer's status message (e.g. where it diverged)
     error: str | None = None
+
+    @property
+    def group(self) -> str:
+        """'emotion · dataset': the runs the explorer compares with each other."""
+        return f"{self.emotion} · {self.dataset}" if self.dataset else self.emotion
 
 
 class Run:
@@ -123,7 +138,7 @@ class Run:
         self.path = Path(path)
         if not self.path.is_dir():
             raise RunError(f"{self.path}: no such run folder")
-        self.config: dict[str, Any] = _read_json(self.path / CONFIG)
+        self.config: dict[str, Any] = _read_json(self.file(CONFIG))
         if not isinstance(self.config, dict) or self.config.get("format") != RUN_FORMAT:
             raise RunError(f"{self.path / CONFIG}: not an EmoGAN run config (format "
                            f"{self.config.get('format') if isinstance(self.config, dict) else None!r})")
@@ -141,7 +156,7 @@ class Run:
         return int(self.config.get("grid_n", self.config.get("n_fixed", 64)))
 
     def _index(self) -> dict[str, Any]:
-        index = _read_json(self.path / INDEX)
+        index = _read_json(self.file(INDEX))
         if not isinstance(index, dict) or not isinstance(index.get("snapshots"), list):
             raise RunError(f"{self.path / INDEX}: has no snapshot list")
         return index
@@ -165,12 +180,14 @@ class Run:
         raise RunError(f"{self.path}: no snapshot at iteration {iteration} "
                        f"(snapshots: {_describe(self.snapshot_iterations())})")
 
-    def _file(self, rel: str) -> Path:
-        # Index entries come from the folder itself, which may have been sent by someone else: keep them inside.
-        return resolve_run_path(self.path, rel)
+    def file(self, rel: str) -> Path:
+        """A file of the run (a fixed name or an index entry), refused unread if it leads out of the folder.
+
+        The folder may have been sent by someone else: a link to a system file or a FIFO must not be opened."""
+        return member(self.path, rel)
 
     def losses(self) -> pd.DataFrame:
-        path = self.path / LOSSES
+        path = self.file(LOSSES)
         try:
             lines = _complete_lines(path)
         except FileNotFoundError:
@@ -194,7 +211,8 @@ class Run:
         return df.drop_duplicates("iteration", keep="last").reset_index(drop=True)
 
     def fixed_latents(self) -> torch.Tensor:
-        tensors, _ = checkpoint.read_tensors(self.path / LATENTS)
+        from . import checkpoint
+        tensors, _ = checkpoint.read_tensors(self.file(LATENTS))
         z = tensors.get("z")
         z_dim = (self.config.get("model_config") or {}).get("z_dim")
         if z is None or z.dim() != 2 or not z.is_floating_point() or len(z) == 0:
@@ -204,7 +222,7 @@ class Run:
         return z.float()
 
     def grid(self, iteration: int) -> np.ndarray:
-        path = self._file(self._entry(iteration)["grid"])
+        path = self.file(self._entry(iteration)["grid"])
         n = self.grid_size
         try:
             with Image.open(path) as im:
@@ -219,11 +237,12 @@ class Run:
         return split_grid(arr, n)
 
     def load_generator(self, iteration: int, device: str | torch.device = "cpu") -> torch.nn.Module:
+        from . import checkpoint
         rel = self._entry(iteration).get("weights")
         if not rel:
             raise RunError(f"{self.path}: no generator weights at iteration {iteration} "
                            f"(weights at: {_describe(self.weight_iterations())})")
-        G, _ = checkpoint.load_generator(self._file(rel), device)
+        G, _ = checkpoint.load_generator(self.file(rel), device)
         return G
 
 
@@ -238,26 +257,50 @@ def nearest(iterations: list[int], target: int) -> int | None:
     return min(iterations, key=lambda it: (abs(it - target), it)) if iterations else None
 
 
+def loss_log_notes(losses: pd.DataFrame, snapshots: list[int]) -> list[str]:
+    """What a loss log says that a status may not: NaN/inf losses ('diverged at N'), or a log that stops before the
+    last snapshot ('loss log ends at N of M': rows lost or cut off)."""
+    notes = []
+    bad = first_nonfinite(losses)
+    if bad is not None:
+        notes.append(f"diverged at {bad}")
+    last = int(losses["iteration"].iloc[-1]) if len(losses) else 0
+    if snapshots and last < max(snapshots):
+        notes.append(f"loss log ends at {last} of {max(snapshots)}")
+    return notes
+
+
 def open_run(root: str | Path, run: str) -> Run:
-    """A run by name under `root` or by a path inside it."""
-    return Run(resolve_run_path(root, run))
+    """A run as the CLI takes it: a name under `root`, or the path of a run folder anywhere (see paths.run_argument)."""
+    return Run(run_argument(root, run))
 
 
-def scan_runs(root: str | Path) -> list[RunEntry]:
-    """Every folder under `root` that looks like a run (it has a config.json), damaged ones with their reason."""
+def _dataset(config: dict[str, Any]) -> str:
+    data = config.get("data") or {}
+    source = str(data.get("source") or "")
+    name = Path(source).name if source else "unknown data"
+    digest = str(data.get("content_hash") or "")[:8]
+    return f"{name} ({digest})" if digest else name
+
+
+def describe_run(root: str | Path, name: str) -> RunInfo:
+    """The run folder root/name described, or with its one-line reason when it cannot be read."""
+    path = Path(root) / name
+    try:
+        resolve_run_path(root, name)
+        run = Run(path)
+        status = run.status()
+        return RunInfo(name, path, run.model, run.emotion, _dataset(run.config), str(status.get("state", "")),
+                       int(status.get("iteration", 0) or 0), int(run.config.get("iters", 0) or 0),
+                       str(status.get("message", "") or ""))
+    except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
+        return RunInfo(name, path, error=str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+
+def scan_runs(root: str | Path) -> list[RunInfo]:
+    """Every folder under `root` that looks like a run (it has a config.json) by name, damaged ones with their reason."""
     root = Path(root)
     if not root.is_dir():
         raise RunError(f"{root}: runs folder not found")
-    entries = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not (d / CONFIG).exists():
-            continue
-        try:
-            resolve_run_path(root, d.name)
-            run = Run(d)
-            run._index()
-            entries.append(RunEntry(d.name, d, run.model, run.emotion))
-        except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
-            entries.append(RunEntry(d.name, d, error=str(e).splitlines()[0] if str(e) else type(e).__name__))
-    return entries
-
+    return [describe_run(root, d.name) for d in sorted(root.iterdir())
+            if not d.name.startswith(".") and d.is_dir() and (d / CONFIG).exists()]

@@ -1,172 +1,56 @@
-"""Training one GAN into a run folder: a function with explicit arguments and progress/abort hooks."""
+"""Training GANs into run folders: one step (a D update, then a G update) and the one loop that steps one run
+or several together, eagerly or (on a GPU) as replayed CUDA graphs, with progress and abort hooks."""
 
 from __future__ import annotations
 
-import copy
-import json
-import os
-import platform
-import signal
-import sys
-import threading
 import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from . import __version__, checkpoint
+from . import cuda_graphs
 from .augment import diff_augment
 from .data import FaceSet
+from .device import fast_bf16, resolve_device
 from .ema import ema_update
-from .device import resolve_device
 from .errors import RunError
-from .images import make_grid, to_model_input
-from .io import OutputError, atomic_write_json, remove_temp_files
-from .lock import TRAIN_LOCK, FolderLock
-from .losses import get_losses
-from .models import GANConfig, build_discriminator, build_generator, get_config
-from .provenance import device_name
-from .runs import CONFIG, RUN_FORMAT, STATE, Run, RunWriter
-from .sampling import generate, random_latents
+from .images import to_model_input
+from .models import GANConfig, get_config
+from .original import ORIGINAL_ITERATIONS
+from .run_session import RunResult, RunSession, check_emotion
+from .stopping import StopFlag
+from .train_state import TrainState
 
-# The iterations the original project showed on its slides; snapshots (with weights) are always taken there.
-ORIGINAL_ITERATIONS = (950, 1900, 2950, 4110, 4700, 4850)
-FLUSH_EVERY = 10  # iterations between loss-log appends: the host reads losses in blocks, not every step
+FLUSH_EVERY = 10          # iterations between loss-log appends: the host reads losses in blocks, not every step
+MAX_PENDING_WRITES = 16   # snapshots queued for the writer thread before training waits for it
 
 
 @dataclass(frozen=True)
 class Progress:
     iteration: int
     iters: int
-    row: dict[str, float]         # the latest logged losses
+    row: dict[str, float]         # the latest logged losses (of the first run)
     snapshot: bool                # whether a snapshot was just written
 
 
 @dataclass(frozen=True)
-class TrainResult:
-    path: Path
-    iteration: int
-    state: str                    # "done", "interrupted" or "diverged"
-    message: str
-
-
-class _StopFlag:
-    """Ctrl-C / SIGTERM set a flag checked between iterations, so a stop never splits a D and G update."""
-
-    def __init__(self) -> None:
-        self.set = False
-        self._old: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.set:                                   # a second Ctrl-C means "now"
-            raise KeyboardInterrupt
-        self.set = True
-
-    def __enter__(self) -> "_StopFlag":
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-
-@dataclass
-class _State:
-    G: torch.nn.Module
-    D: torch.nn.Module
-    G_ema: torch.nn.Module | None
-    opt_G: torch.optim.Optimizer
-    opt_D: torch.optim.Optimizer
-    gen: torch.Generator | None   # draws batch indices and z: the run's data order (None: the default generator)
-    iteration: int = 0
-    elapsed: float = 0.0
-    ema_steps: torch.Tensor | None = None   # G updates averaged into G_ema: a device tensor, so CUDA graphs count too
-
-    @property
-    def sampler(self) -> torch.nn.Module:
-        return self.G_ema if self.G_ema is not None else self.G
-
-
-def build_state(cfg: GANConfig, seed: int, device: torch.device, own_generator: bool = True,
-                capturable: bool = False) -> _State:
-    """Models, optimizers and RNG of one run, initialised from `seed`."""
-    torch.manual_seed(seed)
-    G, D = build_generator(cfg).to(device), build_discriminator(cfg).to(device)
-    G_ema = copy.deepcopy(G).eval().requires_grad_(False) if cfg.ema_decay > 0 else None
-    kw = {"capturable": True} if capturable else {}
-    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2), **kw)
-    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), **kw)
-    gen = torch.Generator(device=device).manual_seed(seed) if own_generator else None
-    ema_steps = torch.zeros((), device=device) if G_ema is not None else None
-    return _State(G, D, G_ema, opt_G, opt_D, gen, ema_steps=ema_steps)
-
-
-# ---------------------------------------------------------------- resume state: one safetensors file, JSON in its metadata
-
-def state_payload(s: _State, device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Everything `--resume` needs, copied to the CPU (so a background thread can write it while training goes on)."""
-    tensors: dict[str, torch.Tensor] = {}
-    meta: dict[str, str] = {"iteration": str(s.iteration), "elapsed": repr(s.elapsed)}
-    for name in ("G", "D", "G_ema"):
-        m = getattr(s, name)
-        if m is not None:
-            tensors.update({f"{name}.{k}": v for k, v in m.state_dict().items()})
-    for name in ("opt_G", "opt_D"):
-        sd = getattr(s, name).state_dict()
-        for idx, st in sd["state"].items():
-            for k, v in st.items():
-                tensors[f"{name}.{idx}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
-        meta[f"{name}.param_groups"] = json.dumps(sd["param_groups"])
-    tensors["rng.cpu"] = torch.get_rng_state()
-    if device.type == "cuda":
-        tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
-    if s.gen is not None:
-        tensors["rng.gen"] = s.gen.get_state()
-    if s.ema_steps is not None:
-        tensors["ema.steps"] = s.ema_steps
-    return {k: v.detach().to("cpu").clone() for k, v in tensors.items()}, meta
-
-
-def _load_state(path: Path, s: _State, device: torch.device) -> None:
-    tensors, meta = checkpoint.read_tensors(path)
-    try:
-        for name in ("G", "D", "G_ema"):
-            m = getattr(s, name)
-            if m is not None:
-                checkpoint.load_into(m, tensors, path, prefix=f"{name}.")
-        for name in ("opt_G", "opt_D"):
-            opt = getattr(s, name)
-            state: dict[int, dict[str, torch.Tensor]] = {}
-            for key, v in tensors.items():
-                if key.startswith(name + "."):
-                    _, idx, k = key.split(".", 2)
-                    state.setdefault(int(idx), {})[k] = v
-            groups = json.loads(meta[f"{name}.param_groups"])
-            for g, cur in zip(groups, opt.param_groups):   # capturable is a property of this process, not the file
-                g["capturable"] = cur.get("capturable", False)
-            opt.load_state_dict({"state": state, "param_groups": groups})
-        torch.set_rng_state(tensors["rng.cpu"])
-        if device.type == "cuda" and "rng.cuda" in tensors:
-            torch.cuda.set_rng_state(tensors["rng.cuda"], device)
-        if s.gen is not None and "rng.gen" in tensors:
-            s.gen.set_state(tensors["rng.gen"])
-        s.iteration, s.elapsed = int(meta["iteration"]), float(meta["elapsed"])
-        if s.ema_steps is not None:    # states written before the count was kept: one G update per iteration
-            s.ema_steps.copy_(tensors["ema.steps"] if "ema.steps" in tensors else torch.tensor(float(s.iteration)))
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise RunError(f"{path}: resume state is incomplete or damaged ({str(e).splitlines()[0] if str(e) else e!r})") from None
+class Job:
+    """One run of a training: which model, where, from which seed."""
+    model: str | GANConfig
+    run_dir: Path
+    seed: int = 0
 
 
 # ---------------------------------------------------------------- one step
 
-def step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tuple,
+def step(s: TrainState, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tuple,
          labels: torch.Tensor | None = None) -> torch.Tensor:
     """One D update then one G update; returns (4,) [loss_D, loss_G, D(x), D(G(z))] without a host sync.
 
@@ -187,18 +71,26 @@ def step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tupl
         # Rows of an identity matrix rather than F.one_hot, whose range checks may read the device in other
         # torch versions: a host sync is not allowed inside a CUDA graph capture.
         z = torch.cat([z, torch.eye(cfg.n_labels, device=device, dtype=z.dtype)[y_fake]], dim=1)
-    fake = s.G(z)                                                     # (B, 1, 48, 48)
+    # bf16 autocast where the device has native bf16 (TrainState.amp). No weight-cast cache: a CUDA graph capture
+    # must not keep casts made outside it.
+    def amp() -> torch.autocast:
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=s.amp, cache_enabled=False)
+
+    with amp():
+        fake = s.G(z)                                                 # (B, 1, 48, 48)
     D = (lambda x, y: s.D(x, y)) if cfg.conditional else (lambda x, y: s.D(x))
 
     s.D.requires_grad_(True)
-    real_logits, fake_logits = D(aug(real), y_real), D(aug(fake.detach()), y_fake)
-    loss_D = d_loss_fn(real_logits, fake_logits)
+    with amp():
+        real_logits, fake_logits = D(aug(real), y_real), D(aug(fake.detach()), y_fake)
+        loss_D = d_loss_fn(real_logits, fake_logits)
     s.opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     s.opt_D.step()
 
     s.D.requires_grad_(False)                                         # G's step needs no gradient for D's weights
-    loss_G = g_loss_fn(D(aug(fake), y_fake))
+    with amp():
+        loss_G = g_loss_fn(D(aug(fake), y_fake))
     s.opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     s.opt_G.step()
@@ -215,219 +107,192 @@ def step(s: _State, cfg: GANConfig, data: torch.Tensor, batch: int, losses: tupl
 
 # ---------------------------------------------------------------- the loop
 
-def run_config(cfg: GANConfig, faces: FaceSet, *, name: str, emotion: str, iters: int, batch: int, snapshot_every: int,
-               seed: int, latent_seed: int, n_fixed: int, device: torch.device, command: list[str] | None) -> dict[str, Any]:
-    return {
-        "format": RUN_FORMAT, "name": name, "model": cfg.name, "model_config": cfg.to_dict(), "emotion": emotion,
-        "data": {"source": faces.source, "split": faces.split, "content_hash": faces.content_hash,
-                 "n_images": len(faces), "n_converted": faces.n_converted},
-        "seed": seed, "latent_seed": latent_seed, "iters": iters, "batch": batch, "snapshot_every": snapshot_every,
-        "n_fixed": n_fixed,
-        "device": device_name(device),
-        "versions": {"emogan": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                     "python": platform.python_version()},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command if command is not None else sys.argv,
-    }
+def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1", seed: int = 0,
+          **kwargs) -> RunResult:
+    """Train one model on `faces` into `run_dir` (or continue it with resume=True); see train_many."""
+    [result] = train_many(faces, [Job(model, Path(run_dir), seed)], **kwargs)
+    return result
 
 
-def check_emotion(cfg: GANConfig, emotion: str) -> None:
-    """A conditional model learns every emotion at once (and is asked for one when drawing): one-emotion data
-    would leave it nothing to condition on."""
-    if cfg.conditional and emotion != "all":
-        raise RunError(f"{cfg.name} is conditional: it learns every emotion at once and is asked for one when "
-                       f"drawing; train it with --emotion all, not {emotion}")
-
-
-class RunSession:
-    """One run's bookkeeping around the step loop: create or resume the folder, log losses, write snapshots.
-
-    Shared by the plain loop below and the concurrent trainer (emogan.fast), so both write the same run folders.
-    """
-
-    def __init__(self, faces: FaceSet, run_dir: Path, cfg: GANConfig, *, emotion: str, iters: int, batch: int,
-                 snapshot_every: int, snapshot_at: tuple[int, ...], weights_every: int | None, seed: int,
-                 latent_seed: int, n_fixed: int, device: torch.device, resume: bool, command: list[str] | None,
-                 own_generator: bool = True, capturable: bool = False):
-        if iters < 1 or batch < 1 or snapshot_every < 1 or n_fixed < 1:
-            raise RunError(f"{run_dir}: iters, batch, snapshot-every and n-fixed must be positive")
-        if len(faces) == 0:
-            raise RunError(f"{faces.source}: no training images")
-        check_emotion(cfg, emotion)
-        preflight(run_dir, resume)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.lock = FolderLock(run_dir, TRAIN_LOCK, "trained").acquire()
-        try:
-            preflight(run_dir, resume, probe_lock=False)   # again, locked: another process may have started it
-            self.path, self.cfg, self.iters, self.device = run_dir, cfg, iters, device
-            self.snapshot_every, self.snapshot_at = snapshot_every, tuple(snapshot_at)
-            self.weights_every = weights_every or snapshot_every
-            self.writer = RunWriter(run_dir)
-            self.s = build_state(cfg, seed, device, own_generator, capturable)
-            self.snapshots: list[dict[str, Any]] = []
-            if resume:                     # temp files of writes that a kill cut short would otherwise pile up
-                for folder in (run_dir, run_dir / "samples", run_dir / "weights"):
-                    remove_temp_files(folder)
-            if resume and (run_dir / CONFIG).exists():
-                run = Run(run_dir)
-                _check_resumable(run, cfg, faces, seed, batch)
-                self.latents = run.fixed_latents()
-                if (run_dir / STATE).exists():
-                    _load_state(run_dir / STATE, self.s, device)
-                self.snapshots = [e for e in run.snapshots() if e["iteration"] <= self.s.iteration]
-                self.writer.truncate_losses(self.s.iteration)
-                if run.config.get("iters") != iters:
-                    atomic_write_json(run_dir / CONFIG, dict(run.config, iters=iters))
-            else:
-                self.latents = random_latents(n_fixed, cfg.z_dim, latent_seed)
-                self.writer.create(run_config(cfg, faces, name=run_dir.name, emotion=emotion, iters=iters, batch=batch,
-                                              snapshot_every=snapshot_every, seed=seed, latent_seed=latent_seed,
-                                              n_fixed=n_fixed, device=device, command=command), self.latents)
-            self.losses = get_losses(cfg.loss)
-            self.t0 = time.perf_counter() - self.s.elapsed
-            self.state, self.message = "done", ""
-            self.last_row: dict[str, float] = {}
-        except BaseException:
-            self.lock.release()
-            raise
-
-    def due(self, it: int) -> bool:
-        return it % self.snapshot_every == 0 or it in self.snapshot_at or it == self.iters
-
-    def rows(self, first: int, values: list[list[float]], seconds: float) -> list[dict[str, float]]:
-        """Loss rows for iterations first, first+1, ...; marks the run diverged at the first NaN/inf loss."""
-        out = []
-        for i, v in enumerate(values):
-            row = {"iteration": first + i, "loss_D": v[0], "loss_G": v[1], "D_x": v[2], "D_G_z": v[3],
-                   "seconds": seconds}
-            out.append(row)
-            if not (np.isfinite(v[0]) and np.isfinite(v[1])):
-                self.state, self.message = "diverged", f"losses became NaN/inf at iteration {first + i}"
-                break
-        if out:
-            self.last_row = out[-1]
-        return out
-
-    def capture_snapshot(self, it: int, with_state: bool = True) -> dict[str, Any]:
-        """What a snapshot writes, copied off the device now so that writing can happen elsewhere."""
-        keep = it % self.weights_every == 0 or it in self.snapshot_at or it == self.iters or self.state != "done"
-        self.s.elapsed = time.perf_counter() - self.t0
-        return {"iteration": it, "faces": generate(self.s.sampler, self.latents),
-                "weights": checkpoint.generator_payload(self.s.sampler, it) if keep else None,
-                "state": state_payload(self.s, self.device) if with_state else None}
-
-    def write_snapshot(self, snap: dict[str, Any]) -> None:
-        """Files first, then the index that lists them, then the resume state: a kill between leaves no lies."""
-        it = snap["iteration"]
-        self.snapshots = [e for e in self.snapshots if e["iteration"] != it]
-        self.snapshots.append(self.writer.write_snapshot_files(it, make_grid(snap["faces"], ncols=8), snap["weights"]))
-        self.snapshots.sort(key=lambda e: e["iteration"])
-        self.writer.write_index(self.snapshots, {"state": "running", "iteration": it, "message": ""})
-        if snap["state"] is not None:
-            checkpoint.save_tensors(self.path / STATE, *snap["state"])
-
-    def finish(self) -> TrainResult:
-        try:
-            self.writer.write_index(self.snapshots, {"state": self.state, "iteration": self.s.iteration,
-                                                     "message": self.message})
-        finally:
-            self.close()
-        return TrainResult(self.path, self.s.iteration, self.state, self.message)
-
-    def close(self) -> None:
-        """Let other processes at the run (finish() calls it; trainers call it when an error ends a run)."""
-        self.lock.release()
-
-
-def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1", emotion: str = "all",
-          iters: int = 5000, batch: int = 64, snapshot_every: int = 50,
-          snapshot_at: tuple[int, ...] = ORIGINAL_ITERATIONS, weights_every: int | None = None,
-          seed: int = 0, latent_seed: int = 0, n_fixed: int = 64, device: str | torch.device = "auto",
-          resume: bool = False, command: list[str] | None = None,
-          progress_fn: Callable[[Progress], None] | None = None,
-          abort_fn: Callable[[], bool] | None = None) -> TrainResult:
-    """Train one model on `faces` into `run_dir` with a plain eager loop, or continue it with resume=True.
+def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: int = 5000, batch: int = 64,
+               snapshot_every: int = 50, snapshot_at: tuple[int, ...] = ORIGINAL_ITERATIONS,
+               weights_every: int | None = None, latent_seed: int = 0, n_fixed: int = 64,
+               device: str | torch.device = "auto", resume: bool = False, command: list[str] | None = None,
+               amp: bool | None = None, cuda_graphs: bool = False, block: int = 10, state_every: int | None = None,
+               progress_fn: Callable[[Progress], None] | None = None,
+               abort_fn: Callable[[], bool] | None = None) -> list[RunResult]:
+    """Train every job's model on `faces`, stepped together iteration by iteration, each into its own run folder.
 
     Snapshots (sample grid of the run's fixed latents + G weights) are written every `snapshot_every` iterations,
     at `snapshot_at`, at the end and when stopped; `weights_every` thins the weights (default: every snapshot).
-    On the CPU a resumed run reproduces an uninterrupted one exactly: all RNG and optimizer state is restored.
+    amp (bf16 autocast + channels_last) defaults to on where the device has native bf16. cuda_graphs replays
+    `block` iterations of all models as one CUDA graph (CUDA only). `state_every` (default: every snapshot on
+    the CPU, every 500 iterations on CUDA) sets how often the full resume state is written: copying it off a GPU
+    every 50 iterations would cost more than the training. Each run draws exactly what it would draw alone, and on
+    the CPU a resumed run reproduces an uninterrupted one exactly: all RNG and optimizer state is restored.
     """
-    cfg = get_config(model) if isinstance(model, str) else model
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    run = RunSession(faces, Path(run_dir), cfg, emotion=emotion, iters=iters, batch=batch,
-                     snapshot_every=snapshot_every, snapshot_at=snapshot_at, weights_every=weights_every, seed=seed,
-                     latent_seed=latent_seed, n_fixed=n_fixed, device=dev, resume=resume, command=command)
+    cuda = dev.type == "cuda"
+    amp = fast_bf16(dev) if amp is None else amp
+    if cuda_graphs and not cuda:
+        raise RunError("CUDA graphs need a CUDA device (use --device cuda, or --no-graphs)")
+    state_every = state_every or (max(snapshot_every, 500) if cuda else snapshot_every)
+    names = [Path(j.run_dir).name for j in jobs]
+    if len(set(names)) != len(names):
+        raise RunError(f"two runs would share a folder name: {', '.join(names)}")
+    configs = [get_config(j.model) if isinstance(j.model, str) else j.model for j in jobs]
+    for cfg in configs:         # before any run folder is made: a refusal must leave none half-made
+        check_emotion(cfg, emotion)
+    sessions: list[RunSession] = []
     try:
-        return _train_loop(run, faces, iters, batch, dev, progress_fn, abort_fn)
+        for j, cfg in zip(jobs, configs):
+            sessions.append(RunSession(
+                faces, Path(j.run_dir), cfg, emotion=emotion, iters=iters, batch=batch, snapshot_every=snapshot_every,
+                snapshot_at=snapshot_at, weights_every=weights_every, seed=j.seed, latent_seed=latent_seed,
+                n_fixed=n_fixed, device=dev, resume=resume, command=command, own_generator=not cuda_graphs,
+                capturable=cuda_graphs, amp=amp))
+        return _loop(sessions, faces, dev, graphs=cuda_graphs, iters=iters, batch=batch,
+                     snapshot_every=snapshot_every, snapshot_at=snapshot_at, block=block, state_every=state_every,
+                     progress_fn=progress_fn, abort_fn=abort_fn)
     finally:
-        run.close()
+        for sess in sessions:         # finish() has let go of them already unless an error ended the training
+            sess.close()
 
 
-def _train_loop(run: RunSession, faces: FaceSet, iters: int, batch: int, dev: torch.device,
-                progress_fn: Callable[[Progress], None] | None, abort_fn: Callable[[], bool] | None) -> TrainResult:
-    s, cfg = run.s, run.cfg
+@contextmanager
+def _own_rng(session: RunSession) -> Iterator[None]:
+    """Swap in this run's global CPU RNG (dropout, DiffAugment) so runs stepped together keep their own streams."""
+    torch.set_rng_state(session.cpu_rng)
+    try:
+        yield
+    finally:
+        session.cpu_rng = torch.get_rng_state()
+
+
+class _Writer:
+    """Writes snapshots in order, on a background thread on a GPU (file I/O never stalls it), inline elsewhere;
+    a failed write surfaces in the training thread."""
+
+    def __init__(self, threaded: bool):
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="emogan-writer") if threaded else None
+        self.pending: deque[Future] = deque()
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        if self.pool is None:
+            fn()
+            return
+        self.pending.append(self.pool.submit(fn))
+        while self.pending and (self.pending[0].done() or len(self.pending) > MAX_PENDING_WRITES):
+            self.pending.popleft().result()          # re-raises a failed write here
+
+    def close(self) -> None:
+        while self.pending:
+            self.pending.popleft().result()
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def _loop(sessions: list[RunSession], faces: FaceSet, dev: torch.device, *, graphs: bool, iters: int, batch: int,
+          snapshot_every: int, snapshot_at: tuple[int, ...], block: int, state_every: int,
+          progress_fn: Callable[[Progress], None] | None, abort_fn: Callable[[], bool] | None) -> list[RunResult]:
+    starts = {s.s.iteration for s in sessions}
+    if len(starts) != 1:
+        raise RunError("runs resumed together must stand at the same iteration "
+                       f"({', '.join(f'{s.path.name}: {s.s.iteration}' for s in sessions)}); resume them one by one")
+    start = starts.pop()
     data = torch.from_numpy(np.ascontiguousarray(faces.images)).to(dev)   # resident uint8 (N, 48, 48)
-    labels = torch.from_numpy(np.asarray(faces.labels, dtype=np.int64)).to(dev) if cfg.conditional else None
-    s.G.train(), s.D.train()
-    pending: list[tuple[torch.Tensor, float]] = []
+    labels = torch.from_numpy(np.asarray(faces.labels, dtype=np.int64)).to(dev)   # for conditional models
+    for sess in sessions:
+        sess.s.G.train(), sess.s.D.train()
+    writer = _Writer(threaded=dev.type == "cuda")
+    iteration = start
+    pending: list[tuple[int, torch.Tensor]] = []       # (first iteration, (runs, k, 4) device tensor)
 
-    def flush() -> bool:
-        if pending:
-            first = s.iteration - len(pending) + 1
-            vals = torch.stack([v for v, _ in pending]).tolist()          # one host sync per block
-            rows = run.rows(first, vals, 0.0)
-            for r, (_, sec) in zip(rows, pending):
-                r["seconds"] = sec
-            run.writer.append_losses(rows)
-            pending.clear()
-        return run.state != "diverged"
+    def step_of(sess: RunSession) -> torch.Tensor:
+        return step(sess.s, sess.cfg, data, batch, sess.losses, labels)
 
-    with _StopFlag() as stop:
-        while s.iteration < iters:
-            if stop.set or (abort_fn is not None and abort_fn()):
-                run.state, run.message = "interrupted", f"stopped at iteration {s.iteration}; continue with --resume"
-                break
-            s.iteration += 1
-            pending.append((step(s, cfg, data, batch, run.losses, labels), time.perf_counter() - run.t0))
-            take = run.due(s.iteration)
-            if take or len(pending) >= FLUSH_EVERY:
-                if not flush():
+    def eager_step() -> None:
+        nonlocal iteration
+        iteration += 1
+        stats = []
+        for sess in sessions:
+            sess.s.iteration = iteration
+            with _own_rng(sess):
+                stats.append(step_of(sess))
+        pending.append((iteration, torch.stack(stats).unsqueeze(1)))
+
+    def flush_and_snapshot() -> bool:
+        """Losses to disk (one host sync), then snapshots if due; False once a run diverged."""
+        if not pending:
+            return True
+        first = pending[0][0]
+        values = torch.cat([v for _, v in pending], dim=1).tolist()    # (runs, k, 4)
+        pending.clear()
+        now = time.perf_counter()
+        ok = True
+        for sess, vals in zip(sessions, values):
+            rows = sess.rows(first, vals, now - sess.t0)
+            snap = None
+            if sess.due(iteration) and sess.state == "done":
+                with _own_rng(sess):
+                    with_state = iteration % state_every == 0 or iteration == iters
+                    snap = sess.capture_snapshot(iteration, with_state=with_state)
+
+            def write(sess: RunSession = sess, rows: list = rows, snap: dict | None = snap) -> None:
+                sess.writer.append_losses(rows)
+                if snap is not None:
+                    sess.write_snapshot(snap)
+            writer.submit(write)
+            ok = ok and sess.state != "diverged"
+        if not ok:    # the runs step together: stop the others cleanly, resumable
+            bad = next(s.path.name for s in sessions if s.state == "diverged")
+            for sess in sessions:
+                if sess.state == "done":
+                    sess.state, sess.message = "interrupted", f"stopped at iteration {iteration} because {bad} " \
+                                                              "diverged; continue with --resume"
+        if progress_fn is not None:
+            progress_fn(Progress(iteration, iters, sessions[0].last_row, sessions[0].due(iteration)))
+        return ok
+
+    graph_block = cuda_graphs.block_size(block, start, iters, snapshot_every, snapshot_at) if graphs else 0
+    graph = None
+    try:
+        with StopFlag() as stop:
+            while iteration < iters:
+                if stop.set or (abort_fn is not None and abort_fn()):
+                    for sess in sessions:
+                        sess.state, sess.message = "interrupted", \
+                            f"stopped at iteration {iteration}; continue with --resume"
                     break
-                if take:
-                    run.write_snapshot(run.capture_snapshot(s.iteration))
-                if progress_fn is not None:
-                    progress_fn(Progress(s.iteration, iters, run.last_row, take))
-        if run.state != "diverged":
-            flush()
-        if run.state == "interrupted" and (not run.snapshots or run.snapshots[-1]["iteration"] < s.iteration):
-            run.write_snapshot(run.capture_snapshot(s.iteration))
-    return run.finish()
-
-
-def preflight(run_dir: Path, resume: bool, probe_lock: bool = True) -> None:
-    """Fail at once, before any data is loaded or compute spent: an existing run, a run another process is
-    training, or an unwritable folder."""
-    if not resume and (run_dir / CONFIG).exists():
-        raise RunError(f"{run_dir}: a run already exists here (use --resume to continue it, or another --name)")
-    probe = run_dir if run_dir.exists() else next((p for p in run_dir.parents if p.exists()), Path("."))
-    if not probe.is_dir():
-        raise OutputError(f"{probe}: not a folder, cannot write the run {run_dir}")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError(f"{probe}: not writable, cannot write the run {run_dir}")
-    if probe_lock and (run_dir / TRAIN_LOCK).exists():
-        FolderLock(run_dir, TRAIN_LOCK, "trained").acquire().release()    # in use: say so before loading data
-
-
-def _check_resumable(run: Run, cfg: GANConfig, faces: FaceSet, seed: int, batch: int) -> None:
-    c = run.config
-    problems = []
-    if c.get("model") != cfg.name:
-        problems.append(f"model {c.get('model')} != {cfg.name}")
-    if c.get("seed") != seed:
-        problems.append(f"seed {c.get('seed')} != {seed}")
-    if c.get("batch") != batch:
-        problems.append(f"batch {c.get('batch')} != {batch}")
-    if (c.get("data") or {}).get("content_hash") != faces.content_hash:
-        problems.append("the data differs from the data it was trained on")
-    if problems:
-        raise RunError(f"{run.path}: cannot resume with different settings ({'; '.join(problems)})")
+                use_graph = graph_block > 1 and iteration - start >= cuda_graphs.WARMUP \
+                    and iteration % graph_block == 0 and iteration + graph_block <= iters
+                if use_graph and graph is None:
+                    try:
+                        graph, logbufs = cuda_graphs.capture(sessions, graph_block, step_of)
+                    except RuntimeError as e:
+                        # Nothing ran during the failed capture, so the models are untouched: go on eagerly
+                        # (slower, same results) rather than lose the run.
+                        warnings.warn(f"CUDA graph capture failed ({str(e).splitlines()[0]}); "
+                                      "continuing without graphs", RuntimeWarning, stacklevel=2)
+                        graph_block = 0
+                        continue
+                if use_graph:
+                    graph.replay()
+                    iteration += graph_block
+                    for sess in sessions:
+                        sess.s.iteration = iteration
+                    pending.append((iteration - graph_block + 1, torch.stack(logbufs).clone()))
+                else:
+                    eager_step()
+                if any(s.due(iteration) for s in sessions) or sum(v.shape[1] for _, v in pending) >= FLUSH_EVERY:
+                    if not flush_and_snapshot():
+                        break
+            flush_and_snapshot()
+            for sess in sessions:
+                if sess.state == "interrupted" and (not sess.snapshots or sess.snapshots[-1]["iteration"] < iteration):
+                    with _own_rng(sess):
+                        snap = sess.capture_snapshot(iteration)
+                    writer.submit(lambda sess=sess, snap=snap: sess.write_snapshot(snap))
+    finally:
+        writer.close()
+    return [sess.finish() for sess in sessions]

@@ -1,1 +1,2 @@
-"""The Streamlit explorer's pages and app state; all computation lives in `emogan` (this package only draws)."""
+"""The Streamlit explorer: its pages (`*_page.py`), the sidebar, the session state, cached loaders and charts; all
+computation lives in `emogan` (this package only draws)."""

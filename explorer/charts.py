@@ -1,4 +1,5 @@
-"""Plotly figures of the explorer: one figure per quantity with every run as a trace, and the emotion-mix bars."""
+"""Plotly figures of the explorer: one figure per quantity (losses, change, a metric) with every run as a trace on the
+shared iteration axis, and the emotion-mix bars."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ def trace_labels(models: dict[str, str]) -> dict[str, str]:
 
 
 def _layout(fig: go.Figure, title: str, log: bool, iteration: int | None) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=15)), height=HEIGHT,
-                      margin=dict(l=10, r=10, t=40, b=10), hovermode="closest", clickmode="event+select",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, font=dict(size=11)),
+    fig.update_layout(title={"text": title, "x": 0.0, "font": {"size": 15}}, height=HEIGHT,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="closest", clickmode="event+select",
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0,
+                              "font": {"size": 11}},
                       xaxis_title="iteration", uirevision="keep")   # keep zoom when the page redraws
     if log:
         fig.update_yaxes(type="log")
@@ -62,14 +64,14 @@ def curve_figure(data: pd.DataFrame, quantity: str, title: str, models: dict[str
         x = d["iteration"].to_numpy()
         raw = d["raw"].to_numpy(dtype=np.float32)
         if show_raw:
-            fig.add_trace(go.Scatter(x=x, y=raw, mode="lines", line=dict(color=color, width=1), opacity=0.25,
+            fig.add_trace(go.Scatter(x=x, y=raw, mode="lines", line={"color": color, "width": 1}, opacity=0.25,
                                      hoverinfo="skip", showlegend=False, legendgroup=run, name=f"{run} raw"))
         s = thin(d, CLICK_POINTS)
         fig.add_trace(go.Scatter(
             x=s["iteration"].to_numpy(), y=s["smoothed"].to_numpy(dtype=np.float32),
             customdata=s["raw"].to_numpy(dtype=np.float32), mode="lines+markers",
-            marker=dict(size=4, opacity=0.0),  # invisible: something to click on along the curve
-            line=dict(color=color, width=2), name=names.get(run, run), legendgroup=run,
+            marker={"size": 4, "opacity": 0.0},  # invisible: something to click on along the curve
+            line={"color": color, "width": 2}, name=names.get(run, run), legendgroup=run,
             hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>{title} %{{customdata:.4f}}"
                           f"<br>smoothed %{{y:.4f}}<extra></extra>"))
     return _layout(fig, title, log, iteration)
@@ -81,12 +83,31 @@ def profile_figure(profiles: dict[str, pd.DataFrame], models: dict[str, str], *,
     names = trace_labels(models)
     for run, df in profiles.items():
         fig.add_trace(go.Scatter(
-            x=df["iteration"], y=df["change"], mode="lines+markers", marker=dict(size=4),
-            line=dict(color=color_for(models.get(run, ""), run), width=2), name=names.get(run, run),
+            x=df["iteration"], y=df["change"], mode="lines+markers", marker={"size": 4},
+            line={"color": color_for(models.get(run, ""), run), "width": 2}, name=names.get(run, run),
             hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>mean change %{{y:.1f}} grey levels<extra></extra>"))
     fig = _layout(fig, "Change since the previous snapshot (mean |Δ| of the fixed-latent faces)", False, iteration)
     fig.update_yaxes(title="grey levels", rangemode="tozero")
     return fig
+
+
+def metric_figure(series: dict[str, pd.DataFrame], key: str, title: str, models: dict[str, str], *,
+                  iteration: int | None, log: bool = False, x_max: int | None = None,
+                  baseline: float | None = None) -> go.Figure:
+    """One metric (column `key` of each run's frame) against iteration; the real faces' figure dashed."""
+    fig = go.Figure()
+    names = trace_labels(models)
+    for run, d in series.items():
+        fig.add_trace(go.Scatter(
+            x=d["iteration"], y=d[key], mode="lines+markers", marker={"size": 5}, name=names.get(run, run),
+            line={"color": color_for(models.get(run, ""), run), "width": 2},
+            hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"))
+    if baseline is not None and not (log and baseline <= 0):
+        fig.add_hline(y=baseline, line_dash="dash", line_color="#999", line_width=1,
+                      annotation_text="real faces", annotation_position="top left")
+    if x_max:
+        fig.update_xaxes(range=[0, x_max])     # the loss curves' span, so the two pages line up
+    return _layout(fig, title, log, iteration)
 
 
 def emotion_figure(mix: pd.DataFrame, title: str) -> go.Figure:
@@ -95,7 +116,7 @@ def emotion_figure(mix: pd.DataFrame, title: str) -> go.Figure:
     for col, color in zip(mix.columns, ("#636EFA", "#BBBBBB")):
         fig.add_trace(go.Bar(x=list(mix.index), y=mix[col], name=str(col), marker_color=color,
                              hovertemplate="%{x}: %{y:.1%}<extra>" + str(col) + "</extra>"))
-    fig.update_layout(barmode="group", title=dict(text=title, x=0.0, font=dict(size=15)), height=HEIGHT,
-                      margin=dict(l=10, r=10, t=40, b=10), yaxis_tickformat=".0%",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    fig.update_layout(barmode="group", title={"text": title, "x": 0.0, "font": {"size": 15}}, height=HEIGHT,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_tickformat=".0%",
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0})
     return fig

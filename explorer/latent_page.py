@@ -13,7 +13,7 @@ from emogan.catalog import RunInfo
 from emogan.emotions import EMOTIONS, emotion_index
 from emogan.sampling import random_latents
 
-from . import common, state
+from . import common, loaders, session
 
 METHOD = "lat_method"
 STEPS = "lat_steps"
@@ -37,10 +37,10 @@ def page() -> None:
                        "draws the same face all along it has collapsed.")
     if sel is None:
         return
-    runs = _walkable(sel.runs, state.current_iteration())
+    runs = _walkable(sel.runs, session.current_iteration())
     if not runs:
         return
-    if any(state.conditional(r) for r, _ in runs):
+    if any(loaders.conditional(r) for r, _ in runs):
         st.session_state.setdefault(EMOTION, "happy")
         st.columns([1, 2])[0].selectbox("Emotion asked of conditional models", EMOTIONS, key=EMOTION,
                      help="Conditional models (M8) draw the emotion they are asked for; the others ignore it")
@@ -51,7 +51,7 @@ def page() -> None:
 
 def _asked(r: RunInfo, n: int) -> np.ndarray | None:
     """The emotion chosen above, for each of n faces of a conditional run; None for other runs."""
-    if not state.conditional(r):
+    if not loaders.conditional(r):
         return None
     return np.full(n, emotion_index(st.session_state.get(EMOTION, "happy")), dtype=np.int64)
 
@@ -59,14 +59,14 @@ def _asked(r: RunInfo, n: int) -> np.ndarray | None:
 def _walkable(runs: list[RunInfo], iteration: int) -> list[tuple[RunInfo, int]]:
     """(run, iteration with weights) for runs that have weights and the first run's z_dim; says what was snapped."""
     out, notes = [], {}
-    zdim = state.z_dim(runs[0])
+    zdim = loaders.z_dim(runs[0])
     for r in runs:
-        used, note = state.weights_iteration(r, iteration)
+        used, note = loaders.weights_iteration(r, iteration)
         if used is None:
             st.caption(note)
             continue
-        if state.z_dim(r) != zdim:
-            st.caption(f"{r.name}: latent size {state.z_dim(r)} differs from {runs[0].name}'s {zdim}; left out")
+        if loaders.z_dim(r) != zdim:
+            st.caption(f"{r.name}: latent size {loaders.z_dim(r)} differs from {runs[0].name}'s {zdim}; left out")
             continue
         out.append((r, used))
         if note:
@@ -80,26 +80,29 @@ def _walkable(runs: list[RunInfo], iteration: int) -> list[tuple[RunInfo, int]]:
     return out
 
 
-def _endpoint(col, name: str, default_seed: int, runs: list[tuple[RunInfo, int]]) -> torch.Tensor:
+def _endpoint_widgets(col, name: str, default_seed: int, info: RunInfo) -> None:
     kind_key, value_key = f"{name}_kind", f"{name}_value"
     st.session_state.setdefault(kind_key, "seed")
     st.session_state.setdefault(value_key, default_seed)
-    col.radio(f"Endpoint {name}", ("seed", "fixed sample"), key=kind_key, horizontal=True,
+    col.radio(f"Endpoint {name}", latent.ENDPOINTS, key=kind_key, horizontal=True,
               help="A seed draws a fresh Gaussian latent; a fixed sample is one of the run's fixed latents "
                    "(the faces on the side-by-side page, counted from 0)")
-    info = runs[0][0]
-    zdim = state.z_dim(info)
     if st.session_state[kind_key] == "fixed sample":
-        fixed, err = state.fixed_latents(info)
+        fixed, err = loaders.fixed_latents(info)
         top = (len(fixed) - 1) if fixed is not None else 0
         st.session_state[value_key] = min(int(st.session_state[value_key]), top)
         col.number_input("Sample #", 0, top, step=1, key=value_key)
-        if fixed is not None:
-            return fixed[int(st.session_state[value_key])].clone()
-        col.caption(err)
+        if fixed is None:
+            col.caption(err)
     else:
         col.number_input("Seed", 0, 2**31 - 1, step=1, key=value_key)
-    return latent.seed_latent(int(st.session_state[value_key]), zdim)
+
+
+def _endpoint(name: str, default_seed: int, info: RunInfo) -> torch.Tensor:
+    """The latent endpoint `name` (A or B) stands for, read from its widgets (a seed before they are drawn)."""
+    kind = st.session_state.get(f"{name}_kind", "seed")
+    fixed = loaders.fixed_latents(info)[0] if kind == "fixed sample" else None
+    return latent.endpoint(kind, int(st.session_state.get(f"{name}_value", default_seed)), loaders.z_dim(info), fixed)
 
 
 @st.fragment
@@ -109,19 +112,21 @@ def _interpolation(runs: list[tuple[RunInfo, int]]) -> None:
     st.session_state.setdefault(STEPS, 9)
     st.session_state.setdefault(T, 0.5)
     a, b, c = st.columns([2, 2, 3])
-    z0 = _endpoint(a, "A", 0, runs)
-    z1 = _endpoint(b, "B", 1, runs)
+    info = runs[0][0]
+    _endpoint_widgets(a, "A", 0, info)
+    _endpoint_widgets(b, "B", 1, info)
     c.radio("Path", latent.METHODS, key=METHOD, horizontal=True,
             help="slerp follows the sphere where Gaussian latents live; lerp cuts through its inside")
     c.slider("Steps", 3, 16, key=STEPS)
     c.slider("t", 0.0, 1.0, step=0.05, key=T, help="A point on the path, drawn larger below for every run")
     steps, method, t = int(st.session_state[STEPS]), st.session_state[METHOD], float(st.session_state[T])
+    z0, z1 = _endpoint("A", 0, info), _endpoint("B", 1, info)
     path = latent.interpolate(z0, z1, steps, method)
-    at_t = (latent.slerp if method == "slerp" else latent.lerp)(z0, z1, t).reshape(1, -1)
+    at_t = latent.point(z0, z1, t, method).reshape(1, -1)
     picks, labels = [], []
     for r, used in runs:
         label, image = st.columns([1, 6], vertical_alignment="center")
-        faces, err = state.generated(r, used, path, _asked(r, len(path)))
+        faces, err = loaders.generated(r, used, path, _asked(r, len(path)))
         if faces is None:
             label.markdown(common.run_title(r))
             image.error(err, icon=":material/broken_image:")
@@ -129,13 +134,13 @@ def _interpolation(runs: list[tuple[RunInfo, int]]) -> None:
         spread = latent.path_spread(faces)
         verdict = " \u00b7 :red[collapsed: one face all along]" if spread < latent.COLLAPSE_SPREAD else ""
         label.markdown(f"{common.run_title(r)}  \niteration {used}  \nspread {spread:.1f}{verdict}")
-        common.show(image, state.image_png(faces, steps, scale=common.scale_for(steps)))
-        one, _ = state.generated(r, used, at_t, _asked(r, 1))
+        common.show(image, loaders.image_png(faces, steps, scale=common.scale_for(steps)))
+        one, _ = loaders.generated(r, used, at_t, _asked(r, 1))
         if one is not None:
             picks.append(one[0])
             labels.append(r.model or r.name)
     if picks:
-        common.show(st, state.image_png(np.stack(picks), len(picks), scale=common.scale_for(len(picks), 3), labels=labels),
+        common.show(st, loaders.image_png(np.stack(picks), len(picks), scale=common.scale_for(len(picks), 3), labels=labels),
                     f"every run at t = {t:.2f} on the {method} path")
 
 
@@ -154,7 +159,7 @@ def _reset(keys: list[str]) -> None:
 def _directions(runs: list[tuple[RunInfo, int]]) -> None:
     st.subheader("Latent directions")
     info = runs[0][0]
-    zdim = state.z_dim(info)
+    zdim = loaders.z_dim(info)
     st.session_state.setdefault(SOURCE, SOURCES[0])
     st.session_state.setdefault(BASE, "endpoint A")
     a, b = st.columns([3, 2])
@@ -182,18 +187,18 @@ def _directions(runs: list[tuple[RunInfo, int]]) -> None:
         st.session_state.setdefault(key, 0.0)
         col.slider(name, -3.0, 3.0, step=0.25, key=key)
     cols[-1].button("Reset", key="reset_directions", on_click=_reset, args=(keys,))
-    base = _base_latent(info, zdim)
+    base = _base_latent(info)
     z = latent.move(base, dirs, [float(st.session_state[k]) for k in keys]).reshape(1, -1)
     picks, labels = [], []
     for r, used in runs:
-        faces, err = state.generated(r, used, z, _asked(r, 1))
+        faces, err = loaders.generated(r, used, z, _asked(r, 1))
         if faces is None:
             st.caption(f"{r.name}: {err}")
             continue
         picks.append(faces[0])
         labels.append(r.model or r.name)
     if picks:
-        common.show(st, state.image_png(np.stack(picks), len(picks), scale=common.scale_for(len(picks), 3), labels=labels),
+        common.show(st, loaders.image_png(np.stack(picks), len(picks), scale=common.scale_for(len(picks), 3), labels=labels),
                     "every run at the moved latent")
     if st.session_state.get(SWEEP) not in names:
         st.session_state[SWEEP] = names[0]
@@ -201,19 +206,19 @@ def _directions(runs: list[tuple[RunInfo, int]]) -> None:
     d = dirs[names.index(st.session_state[SWEEP])]
     sweep = latent.sweep(z[0], d, SWEEP_AMOUNTS)
     for r, used in runs:
-        faces, err = state.generated(r, used, sweep, _asked(r, len(sweep)))
+        faces, err = loaders.generated(r, used, sweep, _asked(r, len(sweep)))
         if faces is None:
             continue
         label, image = st.columns([1, 6], vertical_alignment="center")
         label.markdown(common.run_title(r))
-        common.show(image, state.image_png(faces, len(SWEEP_AMOUNTS), scale=2,
-                                           labels=[f"{x:+.0f}" for x in SWEEP_AMOUNTS]))
+        common.show(image, loaders.image_png(faces, len(SWEEP_AMOUNTS), scale=2,
+                                             labels=[f"{x:+.0f}" for x in SWEEP_AMOUNTS]))
 
 
 @st.fragment
 def _emotions(runs: list[tuple[RunInfo, int]]) -> None:
     st.subheader("Emotions")
-    cond = [(r, used) for r, used in runs if state.conditional(r)]
+    cond = [(r, used) for r, used in runs if loaders.conditional(r)]
     if not cond:
         st.caption("Conditional models (M8) draw the emotion they are asked for; select one to see a face in all "
                    "seven emotions and a morph between two of them here.")
@@ -223,35 +228,26 @@ def _emotions(runs: list[tuple[RunInfo, int]]) -> None:
     a, b = st.columns(2)
     a.selectbox("Morph from", EMOTIONS, key=MORPH_FROM)
     b.selectbox("to", EMOTIONS, key=MORPH_TO)
-    z = _base_latent(cond[0][0], state.z_dim(cond[0][0])).reshape(1, -1)
-    # The emotion enters G as a one-hot vector, so a straight line between two one-hots is a morph of the face.
-    t = np.linspace(0.0, 1.0, MORPH_STEPS, dtype=np.float32)[:, None]
-    eye = np.eye(len(EMOTIONS), dtype=np.float32)
-    weights = (1 - t) * eye[emotion_index(st.session_state[MORPH_FROM])] + t * eye[emotion_index(st.session_state[MORPH_TO])]
+    z = _base_latent(cond[0][0]).reshape(1, -1)
+    t, weights = latent.emotion_morph(st.session_state[MORPH_FROM], st.session_state[MORPH_TO], MORPH_STEPS)
     for r, used in cond:
-        every, err = state.generated(r, used, z.repeat(len(EMOTIONS), 1), np.arange(len(EMOTIONS)))
-        morph, err2 = state.generated(r, used, z.repeat(MORPH_STEPS, 1), weights)
+        every, err = loaders.generated(r, used, z.repeat(len(EMOTIONS), 1), np.arange(len(EMOTIONS)))
+        morph, err2 = loaders.generated(r, used, z.repeat(MORPH_STEPS, 1), weights)
         label, image = st.columns([1, 6], vertical_alignment="center")
         label.markdown(f"{common.run_title(r)}  \niteration {used}")
         if every is None or morph is None:
             image.error(err or err2, icon=":material/broken_image:")
             continue
-        common.show(image, state.image_png(every, len(EMOTIONS), scale=2, labels=list(EMOTIONS)),
+        common.show(image, loaders.image_png(every, len(EMOTIONS), scale=2, labels=list(EMOTIONS)),
                     "one latent (endpoint A, or the point at t), asked for each emotion")
-        common.show(image, state.image_png(morph, MORPH_STEPS, scale=2, labels=[f"{x:.2f}" for x in t[:, 0]]),
+        common.show(image, loaders.image_png(morph, MORPH_STEPS, scale=2, labels=[f"{x:.2f}" for x in t]),
                     f"{st.session_state[MORPH_FROM]} to {st.session_state[MORPH_TO]}")
 
 
-def _base_latent(info: RunInfo, zdim: int) -> torch.Tensor:
+def _base_latent(info: RunInfo) -> torch.Tensor:
     """Endpoint A, or the point at t on the current path (read from the interpolation's widgets)."""
-    kind, value = st.session_state.get("A_kind", "seed"), int(st.session_state.get("A_value", 0))
-    fixed, _ = state.fixed_latents(info)
-    z0 = fixed[value].clone() if kind == "fixed sample" and fixed is not None and value < len(fixed) \
-        else latent.seed_latent(value, zdim)
+    z0 = _endpoint("A", 0, info)
     if st.session_state.get(BASE) != "the point at t":
         return z0
-    kind, value = st.session_state.get("B_kind", "seed"), int(st.session_state.get("B_value", 1))
-    z1 = fixed[value].clone() if kind == "fixed sample" and fixed is not None and value < len(fixed) \
-        else latent.seed_latent(value, zdim)
-    t = float(st.session_state.get(T, 0.5))
-    return (latent.slerp if st.session_state.get(METHOD, "slerp") == "slerp" else latent.lerp)(z0, z1, t)
+    return latent.point(z0, _endpoint("B", 1, info), float(st.session_state.get(T, 0.5)),
+                        st.session_state.get(METHOD, "slerp"))

@@ -11,7 +11,7 @@ import streamlit as st
 from emogan.curves import QUANTITIES
 from emogan.models import REGISTRY
 
-from . import charts, common, state
+from . import charts, common, loaders, session
 
 SMOOTHING = "smoothing"
 LOG_Y = "log_y"
@@ -30,8 +30,8 @@ def page() -> None:
 
 @st.fragment
 def _charts() -> None:
-    sel = state.selection()
-    iteration = state.current_iteration()
+    sel = session.selection()
+    iteration = session.current_iteration()
     st.session_state.setdefault(SMOOTHING, 0.6)
     st.session_state.setdefault(SHOW_RAW, True)
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
@@ -39,8 +39,8 @@ def _charts() -> None:
               help="Weight of the exponential moving average (0: raw values), debiased as in TensorBoard")
     c2.toggle("Log scale", key=LOG_Y)
     c3.toggle("Raw values", key=SHOW_RAW, help="Draw the unsmoothed values as a faint line behind each curve")
-    key = state.curve_key(sel.runs, st.session_state[SMOOTHING])
-    data = state.curve_data(key)
+    key = loaders.curve_key(sel.runs, st.session_state[SMOOTHING])
+    data = loaders.curve_data(key)
     if data.empty:
         st.info("None of the selected runs has logged losses yet")
         return
@@ -56,14 +56,14 @@ def _charts() -> None:
             fig = _figure(key, q, models, bool(st.session_state.get(LOG_Y)), bool(st.session_state.get(SHOW_RAW)))
             charts.mark_iteration(fig, iteration)
             chart_key = f"curve_{q}"
-            col.plotly_chart(fig, key=chart_key, on_select=partial(state.on_chart_select, chart_key),
+            col.plotly_chart(fig, key=chart_key, on_select=partial(session.on_chart_select, chart_key),
                              selection_mode="points", config={"displaylogo": False})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _figure(key: state.CurveKey, quantity: str, models: tuple[tuple[str, str], ...], log: bool, raw: bool):
-    """A quantity's figure without the iteration line: building one costs ~50 ms, copying it from here ~15."""
-    return charts.curve_figure(state.curve_data(key), quantity, QUANTITIES[quantity], dict(models), iteration=None,
+def _figure(key: loaders.CurveKey, quantity: str, models: tuple[tuple[str, str], ...], log: bool, raw: bool):
+    """A quantity's figure without the iteration line, cached: copying a figure is cheaper than building it."""
+    return charts.curve_figure(loaders.curve_data(key), quantity, QUANTITIES[quantity], dict(models), iteration=None,
                                log=log, show_raw=raw)
 
 
@@ -71,7 +71,7 @@ def _table(runs: list) -> None:
     """The runs as TensorBoard/W&B list them: what, how far, and the latest values."""
     rows = []
     for r in runs:
-        df, err = state.losses(r)
+        df, err = loaders.losses(r)
         last = df.iloc[-1] if df is not None and len(df) else None
         finite = df[np.isfinite(df["loss_G"]) & np.isfinite(df["loss_D"])] if df is not None else None
         rows.append({

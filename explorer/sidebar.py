@@ -7,37 +7,39 @@ import streamlit as st
 from emogan.catalog import RunInfo, default_selection, groups
 from emogan.runs import nearest
 
-from . import state
+from . import loaders, session
 
 GROUP = "group"
 SPEEDS = (0.5, 1.0, 2.0, 4.0)      # snapshots per second while playing
+# A first look on a CPU: 300 iterations of two models take minutes there; the full 5000 want a GPU.
+TRAIN_HINT = "python -m emogan train --model M1,M7 --iters 300 --data PATH/TO/fer2013 --out {root}"
 
 
 def render() -> None:
-    cfg = state.config()
-    infos, err = state.catalog(str(cfg.runs_root))
+    cfg = session.config()
+    infos, err = loaders.catalog(str(cfg.runs_root))
     usable = [i for i in infos if i.error is None]
     damaged = [i for i in infos if i.error is not None]
     with st.sidebar:
         st.caption(f"Runs folder: `{cfg.runs_root}`")
         if err or not usable:
-            hint = state.TRAIN_HINT.format(root=cfg.runs_root)
+            hint = TRAIN_HINT.format(root=cfg.runs_root)
             problem = (f"{err}: train runs with `{hint}` or open another folder with "
                        f"`streamlit run explorer_app.py -- --runs DIR`") if err else \
                 f"No usable runs in {cfg.runs_root}: train some with `{hint}` (a first look, minutes on a CPU; " \
                 "drop `--iters 300` and use `--model all` for the six models' full 5000 iterations, on a GPU)"
-            state.set_selection(state.Selection(damaged=damaged, problem=problem))
+            session.set_selection(session.Selection(damaged=damaged, problem=problem))
             _damaged(damaged)
             return
         runs = _pick_runs(usable)
-        options = state.iteration_options(runs)
+        options = loaders.iteration_options(runs)
         problem = "" if runs and options else (
             "No run selected: pick runs in the sidebar" if not runs else
             "The selected runs have no snapshots yet: wait for the first one or pick other runs")
-        state.set_selection(state.Selection(runs=runs, damaged=damaged, options=options, problem=problem))
+        session.set_selection(session.Selection(runs=runs, damaged=damaged, options=options, problem=problem))
         if options:
             _iteration_control(options)
-        st.toggle("Judge emotions", key=state.JUDGE,
+        st.toggle("Judge emotions", key=session.JUDGE,
                   help="Write each generated face's predicted emotion and confidence under it (emotion classifier)")
         _damaged(damaged)
 
@@ -67,51 +69,52 @@ def _pick_runs(usable: list[RunInfo]) -> list[RunInfo]:
 def _iteration_control(options: list[int]) -> None:
     # A range select_slider only stays a range when its default is a pair, so it is never set through session
     # state: widening it (a chart click outside it) gives it a new key, and the new widget its wider default.
-    range_key = f"range::{options[0]}::{options[-1]}::{len(options)}::{st.session_state.get(state.RANGE_EPOCH, 0)}"
-    default = (options[0], options[-1]) if st.session_state.get(state.RANGE_FULL) else state.default_range(options)
+    range_key = f"range::{options[0]}::{options[-1]}::{len(options)}::{st.session_state.get(session.RANGE_EPOCH, 0)}"
+    default = (options[0], options[-1]) if st.session_state.get(session.RANGE_FULL) else session.default_range(options)
     rng = st.session_state.get(range_key, default)
-    st.session_state[state.RANGE] = (rng[0], rng[1]) if len(options) > 1 else (options[0], options[0])
-    shown = state.in_range(options)
-    cur = state.current_iteration()
+    st.session_state[session.RANGE] = (rng[0], rng[1]) if len(options) > 1 else (options[0], options[0])
+    shown = session.in_range(options)
+    cur = session.current_iteration()
     if cur not in shown:
         cur = nearest(shown, cur)
-        st.session_state[state.ITERATION] = cur
+        st.session_state[session.ITERATION] = cur
     st.subheader("Iteration")
     if len(shown) > 1:
-        st.session_state[state.SLIDER] = cur
-        st.select_slider("Iteration", shown, key=state.SLIDER, on_change=state.on_slider_change,
+        st.session_state[session.SLIDER] = cur
+        st.select_slider("Iteration", shown, key=session.SLIDER, on_change=session.on_slider_change,
                          label_visibility="collapsed", help="The current iteration of every page")
     else:
         st.caption(f"Iteration {cur} (the only snapshot in range)")
-    playing = bool(st.session_state.get(state.PLAYING))
+    playing = bool(st.session_state.get(session.PLAYING))
     back, fwd = st.columns(2)
-    back.button("Back", key="step_back", icon=":material/skip_previous:", on_click=state.step, args=(-1,),
+    back.button("Back", key="step_back", icon=":material/skip_previous:", on_click=session.step, args=(-1,),
                 help="Previous snapshot", width="stretch")
-    fwd.button("Next", key="step_fwd", icon=":material/skip_next:", on_click=state.step,
+    fwd.button("Next", key="step_fwd", icon=":material/skip_next:", on_click=session.step,
                args=(+1,), help="Next snapshot", width="stretch")
     st.button("Pause" if playing else "Play", key="play", icon=":material/pause:" if playing else
               ":material/play_arrow:", on_click=_toggle_play, width="stretch",
               type="primary" if playing else "secondary", help="Step through the snapshots in the range, looping")
-    if st.session_state.get(state.SPEED) not in SPEEDS:
-        st.session_state[state.SPEED] = 1.0
-    st.select_slider("Speed (snapshots per second)", SPEEDS, key=state.SPEED)
+    if st.session_state.get(session.SPEED) not in SPEEDS:
+        st.session_state[session.SPEED] = 1.0
+    st.select_slider("Speed (snapshots per second)", SPEEDS, key=session.SPEED)
     with st.expander("Range", expanded=False):
         if len(options) > 1:
+            first, last = session.DEFAULT_RANGE
             st.select_slider("Snapshots between", options, value=default, key=range_key,
-                             help="Default 950..4850 (the original slides) when the runs span it")
+                             help=f"Default {first}..{last} (the original slides) when the runs span it")
         st.caption(f"{len(options)} snapshots in all, {options[0]}..{options[-1]}")
     if playing:
-        _player(1.0 / float(st.session_state[state.SPEED]))
+        _player(1.0 / float(st.session_state[session.SPEED]))
 
 
 def _toggle_play() -> None:
-    st.session_state[state.PLAYING] = not st.session_state.get(state.PLAYING)
-    state.start_playing()
+    st.session_state[session.PLAYING] = not st.session_state.get(session.PLAYING)
+    session.start_playing()
 
 
 def _player(interval: float) -> None:
     def tick() -> None:
-        if state.tick(interval):
+        if session.tick(interval):
             st.rerun()      # the whole page shows the new iteration
     st.fragment(run_every=interval)(tick)()
 

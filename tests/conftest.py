@@ -39,8 +39,9 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 def explorer_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six finished tiny runs M1..M6 on the real-image fixture (40 iterations, a snapshot every 10): what the
     explorer's tests browse. Read-only: tests that damage a run copy it first."""
-    from emogan.models import ORIGINAL_SIX
     from tiny import tiny_run
+
+    from emogan.models import ORIGINAL_SIX
 
     root = tmp_path_factory.mktemp("explorer-runs")
     with pytest.MonkeyPatch.context() as mp:     # session-scoped: the per-test cache isolation is not active yet

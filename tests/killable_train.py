@@ -19,16 +19,16 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))           # tests/, for tiny.py
 
+import tiny  # noqa: E402,F401
 import torch  # noqa: E402
 import torch._dynamo  # noqa: E402,F401  (the optimizers import it on their first step: 2 s a child otherwise)
 
 import emogan.training  # noqa: E402,F401  (imported here so that a fork server holds it preloaded)
-import tiny  # noqa: E402,F401
 
 
 def die_at_write(n: int) -> None:
@@ -49,8 +49,9 @@ def die_at_write(n: int) -> None:
 def train_tiny(run_dir: Path, *, iters: int, snapshot_every: int, model: str, seed: int, die_at: int | None,
                on_ready: Callable[[], None]) -> int:
     """Train (or resume) the tiny model on the fixture faces; 0 when the run is done."""
+    from tiny import fixture_faces, tiny  # noqa: F811  (the module was imported above only to warm it)
+
     from emogan.training import train
-    from tiny import fixture_faces, tiny
 
     # One thread: the reference run uses the same, so float reductions run in the same order in both.
     torch.set_num_threads(1)

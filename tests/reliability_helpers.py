@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
-
 
 from emogan.cli import main
 

@@ -57,6 +57,13 @@ def test_default_selection_is_one_run_per_model_in_ladder_order(root):
     assert default_selection([]) == []
 
 
+def test_one_run_description_serves_the_listing_and_the_explorer(root):
+    from emogan import runs
+
+    assert RunInfo is runs.RunInfo
+    assert {i.name: i for i in runs.scan_runs(root)} == {i.name: i for i in describe(root)}
+
+
 def test_model_order_follows_the_registry():
     runs = [RunInfo("b", None, "M10"), RunInfo("a", None, "M7"), RunInfo("c", None, "M2")]
     assert [r.model for r in sort_runs(runs)] == ["M2", "M7", "M10"]

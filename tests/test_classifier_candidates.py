@@ -1,4 +1,4 @@
-"""benchmarks/classifier_candidates.py: the rule that picks the shipped classifier, and a tiny run of the runner."""
+"""scripts/classifier_candidates.py: the rule that picks the shipped classifier, and a tiny run of the runner."""
 
 import importlib.util
 import json
@@ -14,7 +14,7 @@ import pytest
 from emogan.classifier import ClassifierConfig, EmotionNet
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "benchmarks" / "classifier_candidates.py"
+SCRIPT = REPO / "scripts" / "classifier_candidates.py"
 FIXTURE = REPO / "tests" / "fixtures" / "fer2013"
 
 spec = importlib.util.spec_from_file_location("classifier_candidates", SCRIPT)

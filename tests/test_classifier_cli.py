@@ -31,7 +31,7 @@ def runs(tmp_path_factory):
     """Every command of this module, started together (each pays torch's import; the two cores share it)."""
     root = tmp_path_factory.mktemp("classifier-cli")
     weights = root / "weights"
-    save_classifier(weights, EmotionNet(ClassifierConfig(widths=(8, 16, 16, 24))).eval(), {})
+    save_classifier(weights, EmotionNet(ClassifierConfig(widths=(8, 16, 16, 24), depths=(1, 1, 1, 1))).eval(), {})
     bad_tree = root / "bad"
     for name in ("happy", "joy"):
         (bad_tree / name).mkdir(parents=True)

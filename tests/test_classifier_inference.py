@@ -14,7 +14,7 @@ from emogan.errors import DataError
 @pytest.fixture(scope="module")
 def clf() -> Classifier:
     torch.manual_seed(0)
-    net = EmotionNet(ClassifierConfig(widths=(8, 16, 16, 24))).eval()
+    net = EmotionNet(ClassifierConfig(widths=(8, 16, 16, 24), depths=(1, 1, 1, 1))).eval()
     for m in net.modules():  # non-trivial BN statistics, as after training
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_var.uniform_(0.5, 1.5)

@@ -5,15 +5,22 @@ import pandas as pd
 import pytest
 import torch
 
-from emogan.classifier import (Classifier, ClassifierConfig, EmotionNet, compare_with_prior, emotion_distribution,
-                               fer2013_prior, judge)
+from emogan.classifier import (
+    Classifier,
+    ClassifierConfig,
+    EmotionNet,
+    compare_with_prior,
+    emotion_distribution,
+    fer2013_prior,
+    judge,
+)
 from emogan.emotions import EMOTIONS, FER2013_TRAIN_COUNTS
 
 
 @pytest.fixture(scope="module")
 def clf() -> Classifier:
     torch.manual_seed(0)
-    return Classifier(EmotionNet(ClassifierConfig(widths=(8, 16, 16, 24))).eval())
+    return Classifier(EmotionNet(ClassifierConfig(widths=(8, 16, 16, 24), depths=(1, 1, 1, 1))).eval())
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,14 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from emogan.classifier import ClassifierConfig, EmotionNet, load_classifier, read_net, save_classifier
-from emogan.classifier import store
+from emogan.classifier import ClassifierConfig, EmotionNet, load_classifier, read_net, save_classifier, store
 from emogan.classifier.inference import Classifier
 from emogan.data import load_faces
 from emogan.errors import CheckpointError
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "fer2013"
-SMALL = ClassifierConfig(widths=(8, 16, 16, 24))
+SMALL = ClassifierConfig(widths=(8, 16, 16, 24), depths=(1, 1, 1, 1))
 
 
 @pytest.fixture(autouse=True)
@@ -167,8 +166,7 @@ def test_other_safetensors_files_are_refused(tmp_path):
 
 def test_shipped_weights_classify_the_fixture_well_above_chance():
     if not (store.default_weights_dir() / store.WEIGHTS_FILE).is_file():
-        pytest.skip("no shipped classifier weights in checkpoints/classifier yet: they come from the GPU run "
-                    "(benchmarks/classifier_train_gpu.sh)")
+        pytest.skip("no shipped classifier weights in checkpoints/classifier")
     faces = load_faces(FIXTURE, split="validation")
     result = load_classifier().evaluate(faces.images, faces.labels, tta=True)
     # 210 real validation faces, 30 per emotion: chance and the best constant guess are both 1/7 = 14.3%.
@@ -182,7 +180,8 @@ def test_an_ensemble_file_rebuilds_the_ensemble(tmp_path):
     from emogan.classifier import EnsembleNet
     from emogan.metrics.core import features_and_probs
 
-    members = [trained_looking_net(SMALL, seed=0), trained_looking_net(ClassifierConfig(widths=(8, 8, 16, 16)), 1)]
+    other = ClassifierConfig(widths=(8, 8, 16, 16), depths=(1, 1, 1, 1))
+    members = [trained_looking_net(SMALL, seed=0), trained_looking_net(other, 1)]
     ens = EnsembleNet.of(members)
     save_classifier(tmp_path, ens, {"ensemble": ["a", "b"]})
     net, meta = read_net(tmp_path / "classifier.safetensors")
@@ -194,3 +193,27 @@ def test_an_ensemble_file_rebuilds_the_ensemble(tmp_path):
     feats, probs = features_and_probs(loaded, faces)        # the metrics' one-pass path sees the averaged head
     assert feats.shape == (5, 24 + 16)
     np.testing.assert_allclose(probs, loaded.predict(faces), atol=1e-5)
+
+
+FER2013 = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013"
+
+
+def test_the_shipped_record_matches_the_shipped_file():
+    """classifier.json says what the weights file is: its net, and its accuracy on the validation split, re-measured
+    here with the file (skipped without the weights, or without the dataset beside the checkout)."""
+    weights = store.default_weights_dir() / store.WEIGHTS_FILE
+    if not weights.is_file():
+        pytest.skip("no shipped classifier weights in checkpoints/classifier")
+    info = json.loads(weights.with_name(store.INFO_FILE).read_text())
+    net, meta = read_net(weights)
+    assert info["config"] == json.loads(meta["config"]) == net.config.to_dict()
+    assert info["calibration"]["temperature"] == net.config.temperature
+    assert info["validation"]["split"] == "validation" and info["validation"]["tta"] is True
+    assert 0 < info["wall_seconds"] and info["command"].startswith("python -m emogan classifier train")
+    if not (FER2013 / "validation").is_dir():
+        pytest.skip(f"FER2013 is not at {FER2013}")
+    faces = load_faces(FER2013, split="validation")
+    assert faces.content_hash == info["validation"]["content_hash"]
+    result = load_classifier().evaluate(faces.images, faces.labels, tta=True)
+    assert result.n == info["validation"]["n"] == 3589
+    assert round(result.accuracy, 6) == info["validation"]["accuracy"]

@@ -8,18 +8,31 @@ import pytest
 import torch
 
 from emogan.classifier.model import ClassifierConfig
-from emogan.classifier.train import (EpochStats, TrainOptions, _fit_epochs, augment, one_cycle, random_erase,
-                                     train_classifier)
+from emogan.classifier.train import (
+    EpochStats,
+    TrainOptions,
+    _fit_epochs,
+    augment,
+    one_cycle,
+    random_crop,
+    random_erase,
+    train_classifier,
+)
 from emogan.data import FaceSet, load_faces
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "fer2013"
-TINY = ClassifierConfig(widths=(16, 32, 32, 32), dropout=0.0)
+TINY = ClassifierConfig(widths=(16, 32, 32, 32), depths=(1, 1, 1, 1), dropout=0.0)
 STILL = TrainOptions(rotate=0, scale=0, translate=0, flip=False, erase=0)  # augmentation that should do nothing
 
 
 def faces_batch(n=6, seed=0) -> torch.Tensor:
+    """uint8 faces (n, 1, 48, 48), as training keeps them."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, 1, 48, 48), generator=g).float().div(127.5).sub(1)
+    return torch.randint(0, 256, (n, 1, 48, 48), generator=g, dtype=torch.uint8)
+
+
+def as_input(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div(127.5).sub(1)
 
 
 def test_one_cycle_shape():
@@ -34,7 +47,7 @@ def test_options_from_json_fields_round_trip_and_refuse_mistakes():
     assert opts.epochs == 3 and isinstance(opts.epochs, int) and opts.erase == 0.0 and isinstance(opts.erase, float)
     assert opts.flip is False and opts.time_budget == 60.0 and opts.lr == TrainOptions().lr
     assert TrainOptions.from_dict(opts.to_dict()) == opts
-    for fields, message in [({"eras": 0.1}, "unknown training options: eras"),
+    for fields, message in [({"eras": 0.1}, "unknown training option keys: eras"),
                             ({"epochs": 2.5}, "epochs: expected int"),
                             ({"flip": 1}, "flip: expected bool"),
                             ({"lr": "0.1"}, "lr: expected float"),
@@ -45,12 +58,24 @@ def test_options_from_json_fields_round_trip_and_refuse_mistakes():
 
 def test_augment_without_randomness_is_the_identity():
     x = faces_batch()
-    torch.testing.assert_close(augment(x, STILL, torch.Generator().manual_seed(0)), x, atol=1e-5, rtol=0)
+    torch.testing.assert_close(augment(x, 48, STILL, torch.Generator().manual_seed(0)), as_input(x), atol=1e-5, rtol=0)
+
+
+def test_random_crop_takes_whole_windows_at_varied_places():
+    x = faces_batch(64)
+    y = random_crop(x, 40, torch.Generator().manual_seed(0))
+    assert y.shape == (64, 1, 40, 40) and y.dtype == torch.uint8
+    offsets = set()
+    for i in range(64):
+        found = [(t, c) for t in range(9) for c in range(9) if torch.equal(y[i], x[i, :, t:t + 40, c:c + 40])]
+        assert len(found) == 1, i                 # a real window of that face, not a mix of faces or pixels
+        offsets.add(found[0])
+    assert len(offsets) > 20                      # of the 81 places, many are used
 
 
 def test_flip_only_mirrors_some_faces():
-    x = faces_batch(32)
-    y = augment(x, dataclasses.replace(STILL, flip=True), torch.Generator().manual_seed(0))
+    x = as_input(faces_batch(32))
+    y = augment(faces_batch(32), 48, dataclasses.replace(STILL, flip=True), torch.Generator().manual_seed(0))
     same = [(y[i] - x[i]).abs().max() < 1e-5 for i in range(32)]
     mirrored = [(y[i] - x[i].flip(-1)).abs().max() < 1e-5 for i in range(32)]
     assert all(s or m for s, m in zip(same, mirrored))
@@ -59,12 +84,12 @@ def test_flip_only_mirrors_some_faces():
 
 def test_augment_is_seeded_and_in_range():
     x = faces_batch()
-    opts = TrainOptions()
-    a = augment(x, opts, torch.Generator().manual_seed(3))
-    b = augment(x, opts, torch.Generator().manual_seed(3))
+    opts = TrainOptions(rotate=10, scale=0.1, translate=0.05, erase=0.5)
+    a = augment(x, 40, opts, torch.Generator().manual_seed(3))
+    b = augment(x, 40, opts, torch.Generator().manual_seed(3))
     torch.testing.assert_close(a, b)
-    assert a.shape == x.shape and a.min() >= -1 and a.max() <= 1
-    assert not torch.allclose(a, x, atol=1e-3)
+    assert a.shape == (6, 1, 40, 40) and a.min() >= -1 and a.max() <= 1
+    assert not torch.allclose(a, as_input(x)[..., 4:44, 4:44], atol=1e-3)
 
 
 def test_random_erase_blanks_one_rectangle_per_face():
@@ -103,7 +128,9 @@ def test_tiny_training_lowers_the_loss_and_keeps_the_best_epoch():
     assert np.mean(losses[-4:]) < np.mean(losses[:4]) - 0.3, losses
     best = max(s.val_accuracy for s in seen)
     assert result.validation.accuracy == best and seen[result.best_epoch - 1].val_accuracy == best
-    assert not result.net.training and result.net.config == TINY
+    assert not result.net.training and dataclasses.replace(result.net.config, temperature=1.0) == TINY
+    c = result.calibration
+    assert c["temperature"] == result.net.config.temperature and 0 <= c["ece_after"] <= c["ece_before"] + 1e-9
     assert next(result.net.parameters()).device.type == "cpu"
 
 

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 from PIL import Image
+from tiny import FIXTURE, REPO
 
 from emogan.cli import main
-from tiny import FIXTURE, REPO
 
 
 def emogan(*args, env=None, cwd=None):
@@ -72,7 +72,9 @@ def test_data_defaults_to_the_environment_variable(tmp_path):
     (["train", "--data", FIXTURE, "--emotion", "bored"], ["bored"]),
     (["train", "--data", FIXTURE, "--device", "tpu"], ["tpu"]),
     (["runs", "--root", "/no/such/root"], ["/no/such/root"]),
-    (["sample", "../x", "--iteration", 1, "--out", "o.png"], ["../x", "outside"]),
+    (["sample", "../x", "--iteration", 1, "--out", "o.png"], ["x: no such run folder"]),
+    (["sample", "~", "--iteration", 1, "--out", "o.png"], ["invalid run name"]),
+    (["timeline", "nope", "--out", "o.gif"], ["nope: no such run folder"]),
     (["sample", "nope", "--root", FIXTURE, "--iteration", 1, "--out", "o.png"], ["nope"]),
     (["bogus"], ["bogus"]),
     ([], ["COMMAND"]),
@@ -88,6 +90,24 @@ def test_bad_input_is_one_line_and_status_2(args, needles, tmp_path, monkeypatch
     err = capsys.readouterr().err
     one_line_error(subprocess.CompletedProcess(args, code, "", err), *needles)
     assert not list(tmp_path.iterdir())
+
+
+def test_runs_tells_what_the_loss_logs_say(runs, capsys):
+    """A log with NaN/inf losses and one cut short of the last snapshot are flagged, though their status says done."""
+    def rewrite(name, keep):
+        path = runs / name / "losses.csv"
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(keep(lines)))
+
+    rewrite("M1-all-s0", lambda lines: lines[:26] + ["26,nan,1.0,0.5,0.5,1.0\n"] + lines[27:])
+    rewrite("M2-all-s0", lambda lines: lines[:31])                    # the header and iterations 1..30
+    code = main(["runs", "--root", str(runs)])
+    out = capsys.readouterr().out
+    lines = {ln.split()[0]: ln for ln in out.splitlines()[1:]}
+    assert code == 0
+    assert " diverged " in lines["M1-all-s0"] and lines["M1-all-s0"].endswith("diverged at 26")
+    assert " done " in lines["M2-all-s0"] and lines["M2-all-s0"].endswith("loss log ends at 30 of 40")
+    assert lines["M3-all-s0"].split()[-1] == lines["M3-all-s0"].split()[6]         # no note: nothing to say
 
 
 def test_bad_input_through_the_real_entry_point(tmp_path):
@@ -113,7 +133,7 @@ def test_existing_run_is_not_overwritten(trained):
 
 
 def test_help_for_every_command():
-    for cmd in ("train", "runs", "sample"):
+    for cmd in ("train", "runs", "sample", "timeline"):
         res = emogan(cmd, "--help")
         assert res.returncode == 0 and "usage:" in res.stdout
 

@@ -3,8 +3,11 @@ controls, damaged and empty run folders, the emotion filter and the classifier t
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -206,8 +209,9 @@ def test_judge_without_weights_says_how_to_train_them(explorer_runs, tmp_path):
 
 
 def test_judge_with_weights_labels_faces_and_draws_the_emotion_mix(explorer_runs, tmp_path):
-    from emogan.classifier import ClassifierConfig, EmotionNet, save_classifier
     import torch
+
+    from emogan.classifier import ClassifierConfig, EmotionNet, save_classifier
     torch.manual_seed(0)
     save_classifier(tmp_path / "clf", EmotionNet(ClassifierConfig(widths=(8, 8, 8, 8), depths=(1, 1, 1, 1))).eval(),
                     {"note": "untrained, for tests"})
@@ -252,7 +256,7 @@ def test_change_view_and_evolution_strip(explorer_runs):
 
 
 def test_chart_clicks_set_the_iteration():
-    from explorer.state import iteration_from_selection
+    from explorer.session import iteration_from_selection
     event = {"selection": {"points": [{"x": 19.6, "y": 0.7, "curve_number": 1}], "point_indices": [18]}}
     assert iteration_from_selection(event) == 20
     assert iteration_from_selection({"selection": {"points": []}}) is None
@@ -266,14 +270,29 @@ def test_arguments_after_the_double_dash():
     assert explorer_app.parse_args([]).runs_root == REPO / "checkpoints"
 
 
-def test_mode_collapse_page_is_registered_only_when_it_exists(monkeypatch):
-    import importlib.util
-
+def test_every_page_is_declared_once_and_has_a_page_function():
     import explorer_app
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "explorer.mode_collapse" else real(name, *a))
-    assert explorer_app._mode_collapse_page() is None
+    assert len({url for _, _, url, _ in explorer_app.PAGES}) == len(explorer_app.PAGES)
+    for module, *_ in explorer_app.PAGES:
+        assert callable(importlib.import_module(f"explorer.{module}").page), module
+
+
+def test_the_landing_page_loads_no_other_page_and_no_metrics_library(explorer_runs):
+    """Cold start: a page's module is imported when the page is first drawn, so `streamlit run` draws the landing
+    page without the other pages' modules or the metrics' libraries (over a second of CPU between them)."""
+    import explorer_app
+    code = ("import json, sys\n"
+            "from streamlit.testing.v1 import AppTest\n"
+            f"sys.argv = ['explorer_app.py', '--runs', {str(explorer_runs)!r}]\n"
+            f"at = AppTest.from_file({str(REPO / 'explorer_app.py')!r}, default_timeout=120).run()\n"
+            "assert not at.exception, [e.value for e in at.exception]\n"
+            "print(json.dumps({'charts': len(at.main.get('plotly_chart')), 'modules': sorted(sys.modules)}))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["charts"] == 4                               # the landing page was drawn, by the script as run
+    others = {f"explorer.{module}" for module, *_ in explorer_app.PAGES if module != "losses_page"}
+    assert not set(got["modules"]) & (others | {"sklearn", "scipy", "torchmetrics", "torch"})
 
 
 def test_a_conditional_model_is_asked_for_emotions_on_the_latent_page(explorer_runs, tmp_path):
@@ -306,11 +325,13 @@ def test_without_a_conditional_model_the_emotions_section_says_what_it_is_for(ex
 
 
 def test_judging_a_conditional_model_counts_the_faces_drawn_as_asked(explorer_runs, tmp_path):
-    from emogan.classifier import ClassifierConfig, EmotionNet, save_classifier
-    from tiny import tiny_run
     import torch
+    from tiny import tiny_run
+
+    from emogan.classifier import ClassifierConfig, EmotionNet, save_classifier
     torch.manual_seed(0)
-    save_classifier(tmp_path / "clf", EmotionNet(ClassifierConfig(widths=(8, 8, 8, 8))).eval(), {})
+    save_classifier(tmp_path / "clf", EmotionNet(ClassifierConfig(widths=(8, 8, 8, 8), depths=(1, 1, 1, 1))).eval(),
+                    {})
     tiny_run(tmp_path / "runs", "M8-all-s0", "M8", iters=20, snapshot_every=10)
     at = open_app(tmp_path / "runs", "side-by-side", "--classifier", str(tmp_path / "clf"))
     at.sidebar.toggle(key="judge").set_value(True).run()

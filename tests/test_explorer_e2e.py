@@ -1,6 +1,7 @@
 """The explorer in a real browser: `streamlit run` on a loopback port, Debian's chromium driven by Playwright.
 
-Screenshots of every page go to artifacts/screenshots/ (kept by CI): they are what a user sees."""
+Screenshots of every page go to artifacts/screenshots/ (kept by CI): they are what a user sees. Every test also
+checks that the page asked nothing of any host but the app's own server (the app works offline)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -17,9 +19,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
-PAGES = {"losses": "", "side-by-side": "side-by-side", "timeline": "timeline", "latent": "latent"}
-if (REPO / "explorer" / "mode_collapse.py").exists():
-    PAGES["mode-collapse"] = "mode-collapse"
+PAGES = {"losses": "", "side-by-side": "side-by-side", "timeline": "timeline", "latent": "latent",
+         "mode-collapse": "mode-collapse"}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 pytestmark = [
     pytest.mark.e2e,
@@ -86,13 +88,23 @@ def browser():
         b.close()
 
 
+def _outside(url: str) -> bool:
+    """Whether a request goes to another host than this machine (data: and blob: URLs go nowhere)."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme not in ("data", "blob", "about") and parts.hostname not in LOCAL_HOSTS
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    outside: list[str] = []
+    context.on("request", lambda request: outside.append(request.url) if _outside(request.url) else None)
     pg = context.new_page()
+    pg.on("websocket", lambda ws: outside.append(ws.url) if _outside(ws.url) else None)
     pg.set_default_timeout(90_000)
     yield pg
     context.close()
+    assert not outside, f"the app made requests beyond its own server: {sorted(set(outside))[:10]}"
 
 
 def settle(pg, quiet: float = 1.0) -> None:

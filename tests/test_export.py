@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import torch
+from tiny import tiny_run
 
 from emogan.cli import main
 from emogan.runs import Run
-from tiny import tiny_run
 
 
 def test_export_keeps_grids_losses_and_chosen_weights(tmp_path, capsys):
@@ -26,8 +26,9 @@ def test_export_keeps_grids_losses_and_chosen_weights(tmp_path, capsys):
     assert diff < 0.05                                     # fp16 weights
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["runs"][0]["name"] == "r1" and manifest["runs"][0]["model"] == "M3"
-    assert manifest["export_command"] == ["python", "-m", "emogan", "export", "r1", "--root", str(src), "--out",
-                                          str(out), "--weights-at", "7,12", "--grid-n", "8"]
+    assert manifest["runs"][0]["export"]["export_command"] == [
+        "python", "-m", "emogan", "export", "r1", "--root", str(src), "--out", str(out), "--weights-at", "7,12",
+        "--grid-n", "8"]
     assert manifest["total_bytes"] == sum(p.stat().st_size for p in (out / "r1").rglob("*") if p.is_file())
     assert "state.safetensors" not in {p.name for p in (out / "r1").iterdir()}
 
@@ -51,3 +52,17 @@ def test_export_over_budget_leaves_nothing(tmp_path, capsys):
     assert not any(out.iterdir())                          # neither run, nor a manifest
     assert main(["export", "r1", "r2", "--root", str(src), "--out", str(out), "--max-mb", "60"]) == 0
     assert {p.name for p in out.iterdir()} == {"r1", "r2", "manifest.json"}
+
+
+def test_a_demo_exported_in_parts_keeps_one_manifest_of_all_its_runs(tmp_path):
+    src = tmp_path / "runs"
+    tiny_run(src, "r1", iters=5, snapshot_every=5)
+    tiny_run(src, "r2", iters=5, snapshot_every=5)
+    out = tmp_path / "demo"
+    assert main(["export", "r1", "--root", str(src), "--out", str(out)]) == 0
+    assert main(["export", "r2", "--root", str(src), "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["name"] for r in manifest["runs"]] == ["r1", "r2"]
+    assert [r["export"]["export_command"][4] for r in manifest["runs"]] == ["r1", "r2"]
+    on_disk = sum(p.stat().st_size for name in ("r1", "r2") for p in (out / name).rglob("*") if p.is_file())
+    assert manifest["total_bytes"] == on_disk

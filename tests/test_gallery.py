@@ -9,8 +9,22 @@ import pytest
 from PIL import Image
 
 from emogan.errors import RunError
-from emogan.gallery import (HEADER_PX, LABEL_PX, change, change_profile, compose, emotion_labels, evolution,
-                            faces_at, heat, png_bytes, previous_snapshot, run_change_profile, snap_note, strip)
+from emogan.gallery import (
+    HEADER_PX,
+    LABEL_PX,
+    change,
+    change_profile,
+    compose,
+    emotion_labels,
+    evolution,
+    faces_at,
+    heat,
+    png_bytes,
+    previous_snapshot,
+    run_change_profile,
+    snap_note,
+    strip,
+)
 from emogan.runs import Run
 
 

@@ -1,11 +1,25 @@
-"""Latent walks: slerp/lerp paths, principal and coordinate directions, moving a latent, and path spread."""
+"""Latent walks: endpoints, slerp/lerp paths, principal and coordinate directions, moving a latent, emotion morphs,
+and path spread."""
 
 import numpy as np
 import pytest
 import torch
 
-from emogan.latent import (coordinate_directions, interpolate, lerp, move, path_spread, principal_directions,
-                           seed_latent, slerp, sweep)
+from emogan.errors import DataError
+from emogan.latent import (
+    coordinate_directions,
+    emotion_morph,
+    endpoint,
+    interpolate,
+    lerp,
+    move,
+    path_spread,
+    point,
+    principal_directions,
+    seed_latent,
+    slerp,
+    sweep,
+)
 
 
 @pytest.fixture
@@ -84,3 +98,38 @@ def test_path_spread_is_zero_for_one_face_and_large_for_changing_faces():
     assert path_spread(np.stack([face] * 9)) == 0.0
     assert path_spread(rng.integers(0, 256, (9, 48, 48), dtype=np.uint8)) > 50
     assert path_spread(face[None]) == 0.0
+
+
+def test_an_endpoint_is_a_fixed_latent_when_there_is_one_else_a_seed():
+    fixed = torch.randn(4, 100, generator=torch.Generator().manual_seed(2))
+    z = endpoint("fixed sample", 3, 100, fixed)
+    torch.testing.assert_close(z, fixed[3])
+    z[0] = 99.0                                          # a copy: moving it leaves the run's latents alone
+    assert fixed[3, 0] != 99.0
+    torch.testing.assert_close(endpoint("seed", 3, 100, fixed), seed_latent(3))
+    torch.testing.assert_close(endpoint("fixed sample", 4, 100, fixed), seed_latent(4))    # past the last one
+    torch.testing.assert_close(endpoint("fixed sample", 1, 100, None), seed_latent(1))     # latents unreadable
+    with pytest.raises(ValueError, match="unknown endpoint kind 'sample'"):
+        endpoint("sample", 0, 100)
+
+
+def test_the_point_at_t_lies_on_the_path(pair):
+    z0, z1 = pair
+    for method in ("slerp", "lerp"):
+        torch.testing.assert_close(point(z0, z1, 0.25, method), interpolate(z0, z1, 5, method)[1])
+    with pytest.raises(ValueError, match="unknown interpolation"):
+        point(z0, z1, 0.5, "cubic")
+
+
+def test_an_emotion_morph_runs_from_one_one_hot_to_the_other():
+    t, w = emotion_morph("happy", "sad", 5)
+    assert t.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0] and w.shape == (5, 7) and w.dtype == np.float32
+    np.testing.assert_allclose(w.sum(1), 1.0)
+    assert w[0].argmax() == 3 and w[0].max() == 1.0          # happy
+    assert w[-1].argmax() == 4 and w[-1].max() == 1.0        # sad
+    np.testing.assert_allclose(w[2, [3, 4]], [0.5, 0.5])
+    assert emotion_morph("angry", "angry", 3)[1].tolist() == [[1.0] + [0.0] * 6] * 3
+    with pytest.raises(DataError, match="unknown emotion 'joy'"):
+        emotion_morph("joy", "sad", 5)
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        emotion_morph("happy", "sad", 1)

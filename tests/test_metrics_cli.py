@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from tiny import FIXTURE, copy_thinned
 
 from emogan.classifier import ClassifierConfig, EmotionNet, save_classifier
 from emogan.classifier import store as classifier_store
@@ -11,8 +12,6 @@ from emogan.cli import main
 from emogan.metrics import classifier_keys
 from emogan.metrics.store import CONFIG_FILE, METRICS_FILE
 from emogan.runs import Run
-from tiny import FIXTURE
-from tiny import copy_thinned
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +20,7 @@ def root(explorer_runs, tmp_path_factory):
     copy_thinned(explorer_runs, root / "tiny")
     torch.manual_seed(0)
     # A random-init classifier: these tests are about the command's plumbing, not about the figures.
-    save_classifier(root / "clf", EmotionNet(ClassifierConfig(widths=(8, 16, 32, 64))).eval(), {})
+    save_classifier(root / "clf", EmotionNet(ClassifierConfig(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1))).eval(), {})
     return root
 
 
@@ -70,7 +69,7 @@ def test_missing_classifier_weights_are_one_line_and_exit_2(root, tmp_path, monk
 
 
 def test_a_run_outside_the_root_or_missing_is_refused(root, capsys):
-    one_line_error(capsys, main(["metrics", "../x", "--root", str(root), "--no-classifier"]), "outside the runs root")
+    one_line_error(capsys, main(["metrics", "../x", "--root", str(root), "--no-classifier"]), "no such run folder")
     one_line_error(capsys, main(["metrics", "nope", "--root", str(root), "--no-classifier"]), "nope")
 
 

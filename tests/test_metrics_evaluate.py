@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 import torch
+from tiny import FIXTURE, copy_thinned
 
 from emogan.classifier import Classifier, ClassifierConfig, EmotionNet
 from emogan.data import load_faces
@@ -13,8 +14,6 @@ from emogan.metrics.core import SAMPLE_SEED
 from emogan.metrics.store import METRICS_FILE, read_metrics
 from emogan.runs import Run
 from emogan.sampling import random_latents
-from tiny import FIXTURE
-from tiny import copy_thinned
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +22,7 @@ def setup(explorer_runs, tmp_path_factory):
     copy_thinned(explorer_runs, root / "tiny")
     cache = tmp_path_factory.mktemp("cache")
     torch.manual_seed(0)
-    clf = Classifier(EmotionNet(ClassifierConfig(widths=(8, 16, 32, 64))).eval())
+    clf = Classifier(EmotionNet(ClassifierConfig(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1))).eval())
     train, val = load_faces(FIXTURE, "train", cache_dir=cache), load_faces(FIXTURE, "validation", cache_dir=cache)
     return root, clf, build_reference(train, val, clf, n=40, emotion="all", cache_dir=cache)
 
@@ -91,11 +90,11 @@ def test_a_run_being_measured_elsewhere_is_refused(setup, tmp_path):
 
 def test_a_conditional_run_is_asked_for_emotions_as_its_data_shows_them_and_scored_on_them(setup, tmp_path):
     import numpy as np
+    from tiny import tiny_run
 
     from emogan.emotions import train_prior
     from emogan.metrics import metric_labels
     from emogan.sampling import generate
-    from tiny import tiny_run
 
     _, clf, ref = setup
     run = Run(tiny_run(tmp_path, "cond", model="M8", iters=20, snapshot_every=10))

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from tiny import FIXTURE
 
 from emogan.data import load_faces
 from emogan.errors import DataError
 from emogan.metrics.gallery import closest_sample_pairs, data_path, nearest_training
-from tiny import FIXTURE
 
 
 def test_a_copied_training_face_is_found_at_distance_zero(tmp_path):

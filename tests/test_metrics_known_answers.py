@@ -94,7 +94,7 @@ def world(request, tmp_path_factory) -> World:
             R, T, S = _fixture_slices(REPO / "tests" / "fixtures" / "fer2013", tmp / "cache")
             n = min(len(S), len(T))   # 84: copies of T must be distinct faces
     torch.manual_seed(0)
-    clf = Classifier(EmotionNet(ClassifierConfig(widths=(16, 32, 64, 128))).eval())
+    clf = Classifier(EmotionNet(ClassifierConfig(widths=(16, 32, 64, 128), depths=(1, 1, 1, 1))).eval())
     ref = build_reference(T, R, clf, n=n, emotion="all", cache_dir=tmp / "cache")
     return World(request.param, R, T, S, n, clf, ref, tmp / "cache")
 

@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 import torch
+from tiny import FIXTURE
 
 from emogan.classifier import Classifier, ClassifierConfig, EmotionNet
 from emogan.data import load_faces
 from emogan.metrics import reference as reference_module
 from emogan.metrics.reference import build_reference, classifier_identity, identity, subset
-from tiny import FIXTURE
 
 
 def _clf(seed):
     torch.manual_seed(seed)
-    return Classifier(EmotionNet(ClassifierConfig(widths=(8, 16, 32, 64))).eval())
+    return Classifier(EmotionNet(ClassifierConfig(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1))).eval())
 
 
 @pytest.fixture(scope="module")

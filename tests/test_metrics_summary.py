@@ -3,10 +3,10 @@
 import json
 
 import pandas as pd
+from tiny import tiny_run
 
 from emogan.cli import main
 from emogan.metrics.summary import markdown, summary_row, worst_row
-from tiny import tiny_run
 
 
 def frame(coverage, fid, dup=None, every=500):

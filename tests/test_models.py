@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from emogan.errors import EmoganError
-from emogan.models import (ORIGINAL_SIX, REGISTRY, GANConfig, build_discriminator, build_generator, get_config)
+from emogan.models import ORIGINAL_SIX, REGISTRY, GANConfig, build_discriminator, build_generator, get_config
 from emogan.sampling import conditioned, generate
 
 # Parameter counts of the full-size variants; a change here changes every shipped checkpoint, so it is pinned.
@@ -94,9 +94,10 @@ def test_m8_is_m7_made_conditional_and_its_emotion_matters():
 
 def test_m8s_emotion_term_starts_on_the_scale_of_its_real_fake_term():
     """Were the projection term much larger, D would at first judge only the emotion, not whether a face is real."""
+    from tiny import FIXTURE
+
     from emogan.data import load_faces
     from emogan.images import to_model_input
-    from tiny import FIXTURE
 
     faces = load_faces(FIXTURE, "train")
     x, y = to_model_input(torch.from_numpy(faces.images[:64]), "cpu"), torch.from_numpy(faces.labels[:64]).long()

@@ -9,12 +9,12 @@ import textwrap
 
 import pandas as pd
 import pytest
+from reliability_helpers import assert_one_line_error, fingerprint, run_cli, shared_clean_run
+from tiny import FIXTURE, REPO, fixture_faces, tiny, tiny_run
 
 import emogan.runs
 from emogan.io import OutputError
 from emogan.runs import Run
-from reliability_helpers import assert_one_line_error, fingerprint, run_cli, shared_clean_run
-from tiny import FIXTURE, REPO, fixture_faces, tiny, tiny_run
 
 LOSS_COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]
 

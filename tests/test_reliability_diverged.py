@@ -2,11 +2,12 @@
 
 import math
 
-import emogan.training as training
-from emogan.losses import d_bce, g_bce
-from emogan.runs import Run
 from reliability_helpers import run_cli
 from tiny import FIXTURE, tiny_run
+
+import emogan.run_session as run_session
+from emogan.losses import d_bce, g_bce
+from emogan.runs import Run
 
 
 def _blow_up_at(monkeypatch, step: int, bad: float) -> None:
@@ -16,7 +17,7 @@ def _blow_up_at(monkeypatch, step: int, bad: float) -> None:
         calls["n"] += 1
         return d_bce(real, fake) * (bad if calls["n"] >= step else 1.0)
 
-    monkeypatch.setattr(training, "get_losses", lambda name: (d_loss_blowing_up, g_bce))
+    monkeypatch.setattr(run_session, "get_losses", lambda name: (d_loss_blowing_up, g_bce))
 
 
 def test_the_cli_flags_a_diverged_run_and_lists_it(tmp_path, monkeypatch, capsys):

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
-
-import emogan.training as training
-from emogan.losses import d_bce, g_bce
 from reliability_helpers import malicious_pickle
+from streamlit.testing.v1 import AppTest
 from tiny import tiny_run
+
+import emogan.run_session as run_session
+from emogan.losses import d_bce, g_bce
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,10 +94,10 @@ def test_runs_outside_the_root_are_refused_by_the_explorer(runs, tmp_path):
     assert not at.exception
     assert "M9-link" not in at.sidebar.multiselect[0].options             # never offered for selection
     one_line_saying(at, "M9-link", "outside the runs root")
-    one_line_saying(at, "000040.png", "outside the runs root")
+    one_line_saying(at, "000040.png", "outside the run folder")
     at = open_app(runs, "latent")
     assert not at.exception
-    one_line_saying(at, "G_000040.safetensors", "outside the runs root")
+    one_line_saying(at, "G_000040.safetensors", "outside the run folder")
 
 
 def test_a_diverged_run_is_shown_as_diverged(runs, monkeypatch):
@@ -107,7 +107,7 @@ def test_a_diverged_run_is_shown_as_diverged(runs, monkeypatch):
         calls["n"] += 1
         return d_bce(real, fake) * (float("nan") if calls["n"] >= 15 else 1.0)
 
-    monkeypatch.setattr(training, "get_losses", lambda name: (d_loss_blowing_up, g_bce))
+    monkeypatch.setattr(run_session, "get_losses", lambda name: (d_loss_blowing_up, g_bce))
     shutil.rmtree(runs / "M5-all-s0")
     tiny_run(runs, "M5-all-s0", "M5", iters=40, snapshot_every=10)
     at = open_app(runs, "losses")                 # every page starts with the same problem lines

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reliability_helpers import fingerprint, run_cli, shared_clean_run
+from tiny import FIXTURE
 
 from emogan.data import load_faces
 from emogan.errors import DataError
-from emogan.training import TrainResult
-from reliability_helpers import fingerprint, run_cli, shared_clean_run
-from tiny import FIXTURE
+from emogan.run_session import RunResult
 
 _EXAMPLES = {"ci": 30, "long": 1500}
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
@@ -282,7 +282,8 @@ def test_fuzzed_cli_arguments(sandbox, capsys, monkeypatch):
     import emogan.commands.train as train_cmd
 
     # A mutation can leave a valid command: the trainers are stubbed so that such a case costs nothing.
-    monkeypatch.setattr(train_cmd, "train", lambda faces, run_dir, **kw: TrainResult(Path(run_dir), 1, "done", ""))
+    monkeypatch.setattr(train_cmd, "train_many",
+                        lambda faces, jobs, **kw: [RunResult(Path(j.run_dir), 1, "done", "") for j in jobs])
     monkeypatch.setattr(train_cmd, "train_many", lambda faces, jobs, **kw: [])
     monkeypatch.chdir(sandbox)
     monkeypatch.delenv("EMOGAN_DATA", raising=False)

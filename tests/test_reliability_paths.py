@@ -4,11 +4,11 @@ import json
 import shutil
 
 import pytest
-
-from emogan.errors import EmoganError, PathError
-from emogan.runs import open_run, scan_runs
 from reliability_helpers import assert_one_line_error, fingerprint, run_cli, shared_clean_run
 from tiny import FIXTURE
+
+from emogan.errors import PathError
+from emogan.runs import open_run, scan_runs
 
 
 @pytest.fixture(scope="module")
@@ -26,30 +26,43 @@ def roots(clean_run, tmp_path):
     return root, outside
 
 
-def _escapes(root, outside):
-    """Run arguments that all point out of root."""
+def test_run_names_and_last_steps_cannot_leave_their_root(roots, tmp_path, capsys, monkeypatch):
+    root, outside = roots
     (root / "link-out").symlink_to(outside / "victim", target_is_directory=True)
     (root / "r" / "nested-link").symlink_to(outside / "victim", target_is_directory=True)
-    return ["../outside/victim", "..", str(outside / "victim"), "link-out", "r/nested-link", "r/../../outside/victim",
-            "/", "~", "r/..", "./..", "r\\..\\..\\outside"]
-
-
-def test_run_arguments_cannot_leave_the_root(roots, tmp_path, capsys):
-    root, outside = roots
-    for run in _escapes(root, outside):
-        # "r/.." is the root itself and "~", "r\..\.." plain (missing) names: refused as runs, not as escapes.
-        with pytest.raises(EmoganError if run in ("r/..", "~", "r\\..\\..\\outside") else PathError):
+    monkeypatch.chdir(root)
+    # A name that is a link out of --root, and a path whose own last step links out of its parent, are escapes;
+    # "~" and "r\\..\\.." are plain names with characters no run name has.
+    for run in ["link-out", str(root / "link-out"), "r/nested-link", "/", "~", "r\\..\\..\\outside"]:
+        with pytest.raises(PathError):
             open_run(root, run)
         code, _, err = run_cli(["sample", run, "--root", root, "--iteration", 4, "--out", tmp_path / "o.png"], capsys)
         assert_one_line_error(code, err)
         assert not (tmp_path / "o.png").exists()
+    for not_a_run in ["..", "r/..", "./.."]:                  # paths the user typed: refused as no run, in one line
+        code, _, err = run_cli(["sample", not_a_run, "--root", root, "--iteration", 4, "--out", tmp_path / "o.png"],
+                               capsys)
+        assert_one_line_error(code, err, "config.json: missing")
 
 
-def test_a_run_folder_inside_the_root_is_accepted_by_path(roots, tmp_path, capsys):
-    root, _ = roots
-    for run in ("r", str(root / "r"), "./r", "r/"):
-        code, _, err = run_cli(["sample", run, "--root", root, "--iteration", 4, "--out", tmp_path / "o.png"], capsys)
+def test_a_run_folder_is_accepted_by_path_anywhere(roots, tmp_path, capsys, monkeypatch):
+    root, outside = roots
+    monkeypatch.chdir(root)
+    for run in ("r", str(root / "r"), "./r", "r/", str(outside / "victim"), "../outside/victim",
+                "r/../../outside/victim"):
+        code, out, err = run_cli(["sample", run, "--root", root, "--iteration", 4, "--out", tmp_path / "o.png"],
+                                 capsys)
         assert code == 0, (run, err)
+        assert ("victim" if "victim" in run else " r ") in out
+    # The issue's case: a run folder given by path, and --root left at its default (which does not exist here).
+    monkeypatch.chdir(tmp_path)
+    for command in (["sample", outside / "victim", "--iteration", 4, "--out", "x.png"],
+                    ["timeline", outside / "victim", root / "r", "--out", "x.gif"],
+                    ["export", outside / "victim", "--out", "exported"]):
+        code, _, err = run_cli(command, capsys)
+        assert code == 0, (command, err)
+    assert (tmp_path / "x.png").is_file() and (tmp_path / "x.gif").is_file()
+    assert (tmp_path / "exported" / "victim" / "config.json").is_file()
 
 
 def test_a_symlinked_run_is_listed_as_refused(roots, capsys):

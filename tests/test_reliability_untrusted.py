@@ -1,21 +1,26 @@
-"""Untrusted files: planted pickles never run, damaged or lying safetensors files are refused with one line."""
+"""Untrusted files: planted pickles never run, links out of a run or the classifier folder are refused unread, damaged
+or lying safetensors files are refused with one line."""
 
 import json
+import os
 import pickle
 import shutil
 import struct
+import threading
+import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from emogan import checkpoint
-from emogan.errors import CheckpointError
-from emogan.models import Generator
 from reliability_helpers import assert_one_line_error, fingerprint, malicious_pickle, run_cli, shared_clean_run
 from tiny import tiny, tiny_run
+
+from emogan import checkpoint
+from emogan.errors import CheckpointError, PathError
+from emogan.models import Generator
 
 PICKLES = [".pt", ".pth", ".pkl"]
 
@@ -231,3 +236,98 @@ def test_fuzzed_safetensors_headers_never_crash(tmp_path_factory, entry, dtype, 
         checkpoint.load_generator(path)
     except CheckpointError as e:
         assert len(str(e).splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------- links out of a folder
+
+@contextmanager
+def watched_fifo(path):
+    """A FIFO at `path` and a list that gets an entry whenever something opens it for reading.
+
+    Opening a FIFO for reading blocks until a writer comes: the watcher is that writer, so a reader that should
+    never have opened it is recorded (and let go with an empty read) instead of hanging the test."""
+    os.mkfifo(path)
+    opened, stop = [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)     # fails (ENXIO) while no reader has it open
+            except OSError:
+                time.sleep(0.002)
+                continue
+            opened.append(time.monotonic())
+            os.close(fd)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield opened
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def test_the_fifo_watcher_sees_a_reader(tmp_path):
+    # Without this the checks below could pass because the watcher is blind.
+    with watched_fifo(tmp_path / "fifo") as opened:
+        assert (tmp_path / "fifo").read_bytes() == b""
+    assert opened
+
+
+@pytest.mark.parametrize("target,command", [
+    ("latents.safetensors", "sample"),
+    ("weights/G_000004.safetensors", "sample"),
+    ("samples/000004.png", "timeline"),
+    ("config.json", "runs"),
+    ("index.json", "runs"),
+    ("losses.csv", "runs"),
+])
+def test_a_link_out_of_the_run_is_refused_unread_in_one_line(run, tmp_path, capsys, target, command):
+    with watched_fifo(tmp_path / "fifo") as opened:
+        (run / target).unlink()
+        (run / target).symlink_to(tmp_path / "fifo")
+        if command == "runs":
+            code, out, err = run_cli(["runs", "--root", run.parent], capsys)
+            line = next(ln for ln in out.splitlines() if ln.startswith("r "))
+            assert code == 0 and "damaged" in line and f"{target}: outside the run folder" in line, out
+        else:
+            args = (["--iteration", 4, "--out", tmp_path / "o.png"] if command == "sample"
+                    else ["--out", tmp_path / "o.gif"])
+            code, _, err = run_cli([command, "r", "--root", run.parent, *args], capsys)
+            assert_one_line_error(code, err, target, "outside the run folder")
+        # The explorer reads through the same Run: the page shows the same line.
+        from emogan.catalog import describe
+        from emogan.gallery import faces_at
+        from emogan.runs import Run
+        with pytest.raises(PathError, match="outside the run folder"):
+            r = Run(run)
+            faces_at(r, 4), r.losses(), r.fixed_latents(), r.load_generator(4)
+        assert (describe(run.parent)[0].error is not None) == (command == "runs" and target != "losses.csv")
+    assert not opened and not (tmp_path / "o.png").exists() and not (tmp_path / "o.gif").exists()
+
+
+def test_a_fifo_inside_the_run_is_refused_unread(run, tmp_path, capsys):
+    (run / "latents.safetensors").unlink()
+    with watched_fifo(run / "latents.safetensors") as opened:
+        code, _, err = run_cli(["sample", "r", "--root", run.parent, "--iteration", 4, "--out", tmp_path / "o.png"],
+                               capsys)
+        assert_one_line_error(code, err, "latents.safetensors", "not a regular file")
+    assert not opened
+
+
+def test_a_classifier_file_linked_out_of_its_folder_is_refused_unread(classifier_dir, tmp_path, capsys):
+    _tiny_classifier(classifier_dir)
+    np.save(tmp_path / "faces.npy", np.zeros((2, 48, 48), np.uint8))
+    with watched_fifo(tmp_path / "fifo") as opened:
+        (classifier_dir / "classifier.json").unlink()
+        (classifier_dir / "classifier.json").symlink_to(tmp_path / "fifo")
+        code, _, err = run_cli(["classifier", "predict", tmp_path / "faces.npy"], capsys)
+        assert code == 0 and "classifier.json: outside the classifier folder" in err, err     # a record: warned
+        (classifier_dir / "classifier.safetensors").unlink()
+        (classifier_dir / "classifier.safetensors").symlink_to(tmp_path / "fifo")
+        from emogan.classifier import store
+        store.clear_cache()
+        code, _, err = run_cli(["classifier", "predict", tmp_path / "faces.npy"], capsys)
+        assert_one_line_error(code, err, "classifier.safetensors", "outside the classifier folder")
+    assert not opened

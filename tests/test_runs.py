@@ -5,10 +5,10 @@ import shutil
 
 import numpy as np
 import pytest
+from tiny import tiny_run
 
 from emogan.errors import PathError, RunError
-from emogan.runs import Run, nearest, open_run, scan_runs
-from tiny import tiny_run
+from emogan.runs import Run, loss_log_notes, nearest, open_run, scan_runs
 
 
 @pytest.fixture(scope="module")
@@ -88,14 +88,52 @@ def test_index_entries_cannot_point_outside_the_run(root, tmp_path):
         Run(run_dir).grid(10)
 
 
-def test_open_run_stays_inside_the_root(root, tmp_path):
-    for bad in ("../good", "/etc", "a/../../x", ".."):
-        with pytest.raises(PathError):
-            open_run(root, bad)
+def test_open_run_takes_names_under_the_root_and_paths_anywhere(root, tmp_path, monkeypatch):
     (root / "link").symlink_to(tmp_path)
     with pytest.raises(PathError, match="outside the runs root"):
-        open_run(root, "link")
-    assert open_run(root, str(root / "good")).name == "good"
+        open_run(root, "link")                             # a name may not lead out of the root
+    with pytest.raises(PathError, match="invalid run name"):
+        open_run(root, "a\\b")
+    elsewhere = copy_run(root, tmp_path, "moved")
+    assert open_run(tmp_path / "no-such-root", str(elsewhere)).path == elsewhere.resolve()
+    monkeypatch.chdir(tmp_path)
+    assert open_run("checkpoints", "moved/").name == "moved"       # relative to the working directory
+    for not_a_run in ("..", "/etc", "nope/"):
+        with pytest.raises(RunError):
+            open_run(root, not_a_run)
+
+
+@pytest.mark.parametrize("name", ["config.json", "index.json", "losses.csv", "latents.safetensors"])
+def test_a_file_linked_out_of_the_run_is_refused_unread(root, tmp_path, name):
+    run_dir = copy_run(root, tmp_path, "linked")
+    other = copy_run(root, tmp_path / "outside", "other")     # a valid file: refused for where it is, not for what
+    (run_dir / name).unlink()
+    (run_dir / name).symlink_to(other / name)
+    with pytest.raises(PathError, match=f"{name}: outside the run folder"):
+        run = Run(run_dir)
+        run.snapshots(), run.losses(), run.fixed_latents()
+    listed = {i.name: i for i in scan_runs(tmp_path)}["linked"]
+    if name in ("config.json", "index.json"):              # the two files a listing reads
+        assert f"{name}: outside the run folder" in listed.error
+
+
+def test_scan_describes_state_progress_and_dataset(root):
+    info = scan_runs(root)[0]
+    assert (info.name, info.model, info.emotion, info.state, info.iteration, info.iters) == \
+        ("good", "M3", "all", "done", 20, 20)
+    assert info.dataset.startswith("fer2013 (") and info.group == f"all · {info.dataset}" and info.error is None
+
+
+def test_loss_log_notes_flag_divergence_and_a_short_log(root, tmp_path):
+    run = Run(copy_run(root, tmp_path, "notes"))
+    losses = run.losses()
+    assert loss_log_notes(losses, run.snapshot_iterations()) == []
+    losses.loc[4, "loss_G"] = float("inf")                 # iteration 5
+    losses.loc[7, "loss_D"] = float("nan")
+    assert loss_log_notes(losses, [10, 20]) == ["diverged at 5"]
+    assert loss_log_notes(losses.iloc[:15], [10, 20]) == ["diverged at 5", "loss log ends at 15 of 20"]
+    assert loss_log_notes(losses.iloc[:0], [10]) == ["loss log ends at 0 of 10"]
+    assert loss_log_notes(losses.iloc[:0], []) == []
 
 
 def test_nearest():

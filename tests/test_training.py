@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tiny import fixture_faces, tiny, tiny_run
 
 from emogan.runs import Run
-from emogan.training import Progress, train
-from tiny import fixture_faces, tiny, tiny_run
+from emogan.training import Job, Progress, train, train_many
 
 LOSS_COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]   # "seconds" is wall time, not reproducible
 
@@ -88,7 +88,7 @@ def test_progress_hook_and_resume_refuses_other_settings(tmp_path):
 
 
 def test_a_diverging_run_is_recorded_and_flagged(tmp_path, monkeypatch):
-    import emogan.training as training
+    import emogan.run_session as run_session
     from emogan.losses import d_bce, g_bce
 
     calls = {"n": 0}
@@ -97,7 +97,7 @@ def test_a_diverging_run_is_recorded_and_flagged(tmp_path, monkeypatch):
         calls["n"] += 1
         return d_bce(real, fake) * (float("nan") if calls["n"] >= 13 else 1.0)
 
-    monkeypatch.setattr(training, "get_losses", lambda name: (d_loss_going_nan, g_bce))
+    monkeypatch.setattr(run_session, "get_losses", lambda name: (d_loss_going_nan, g_bce))
     res = train(fixture_faces(), tmp_path / "nan", model=tiny("M1"), iters=200, batch=8, snapshot_every=10,
                 n_fixed=4, device="cpu")
     assert res.state == "diverged" and res.iteration < 200
@@ -138,7 +138,8 @@ def test_a_run_held_by_another_process_is_left_alone(tmp_path):
 def test_ema_warms_up_instead_of_keeping_the_random_start():
     """With a plain 0.999 average, G_ema after 20 updates would still be 98% its random initial weights."""
     from emogan.losses import get_losses
-    from emogan.training import build_state, step
+    from emogan.train_state import build_state
+    from emogan.training import step
 
     cfg = tiny("M7")
     s = build_state(cfg, seed=0, device=torch.device("cpu"))
@@ -184,3 +185,47 @@ def test_a_conditional_model_learns_from_the_emotion_labels(tmp_path):
     fixed = run.fixed_latents()
     assert np.array_equal(run.grid(20), generate(G, fixed, labels=torch.arange(len(fixed)) % 7))
     assert not np.array_equal(run.grid(20), generate(G, fixed, labels=torch.zeros(len(fixed), dtype=torch.long)))
+
+
+def test_runs_stepped_together_equal_runs_trained_alone(tmp_path):
+    faces = fixture_faces()
+    kw = dict(iters=12, batch=8, snapshot_every=4, snapshot_at=(), n_fixed=4, device="cpu")
+    # BatchNorm + dropout; EMA + DiffAugment + spectral norm; conditional (labels drawn too); three seeds
+    models = {"M2": 0, "M7": 5, "M8": 3}
+    for name, seed in models.items():
+        train(faces, tmp_path / "plain" / name, model=tiny(name), seed=seed, **kw)
+    # train_many builds models from registry names or configs; the tiny configs keep the test fast.
+    results = train_many(faces, [Job(tiny(n), tmp_path / "together" / n, s) for n, s in models.items()], **kw)
+    assert [r.state for r in results] == ["done", "done", "done"]
+    for name in models:
+        a, b = Run(tmp_path / "plain" / name), Run(tmp_path / "together" / name)
+        pd.testing.assert_frame_equal(a.losses()[LOSS_COLS], b.losses()[LOSS_COLS])
+        assert a.snapshot_iterations() == b.snapshot_iterations() == [4, 8, 12]
+        assert (a.grid(12) == b.grid(12)).all()
+
+
+def test_runs_resumed_together_continue_exactly(tmp_path):
+    faces = fixture_faces()
+    kw = dict(batch=8, snapshot_every=4, snapshot_at=(), n_fixed=4, device="cpu")
+    jobs = lambda root: [Job(tiny("M1"), root / "a", 1), Job(tiny("M3"), root / "b", 2)]  # noqa: E731
+    train_many(faces, jobs(tmp_path / "straight"), iters=12, **kw)
+    calls = {"n": 0}
+
+    def stop_after_six():
+        calls["n"] += 1
+        return calls["n"] > 6
+
+    first = train_many(faces, jobs(tmp_path / "resumed"), iters=12, abort_fn=stop_after_six, **kw)
+    assert {r.state for r in first} == {"interrupted"} and {r.iteration for r in first} == {6}
+    train_many(faces, jobs(tmp_path / "resumed"), iters=12, resume=True, **kw)
+    for name in ("a", "b"):
+        pd.testing.assert_frame_equal(Run(tmp_path / "straight" / name).losses()[LOSS_COLS],
+                                      Run(tmp_path / "resumed" / name).losses()[LOSS_COLS])
+
+
+def test_a_conditional_model_on_one_emotion_is_refused_before_any_run_folder_is_made(tmp_path):
+    jobs = [Job(tiny("M1"), tmp_path / "a"), Job(tiny("M8"), tmp_path / "b")]
+    with pytest.raises(Exception, match="M8 is conditional: it learns every emotion at once"):
+        train_many(fixture_faces(), jobs, emotion="happy", iters=2, batch=4, device="cpu")
+    assert not list(tmp_path.iterdir())
+

@@ -116,8 +116,9 @@ def _train_options(text: str) -> dict[str, Any]:
 
 def run_train(args: argparse.Namespace) -> int:
     from ..data import load_faces
-    from ..training import _StopFlag
-    from .store import save_classifier
+    from ..stopping import StopFlag
+    from .inference import Classifier
+    from .store import as_saved, save_classifier
     from .train import TrainOptions, train_classifier
 
     if not args.data:
@@ -159,10 +160,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     # Ctrl-C (or SIGTERM) stops before the next step; the best epoch validated so far is still written. A second
     # Ctrl-C stops at once.
-    with _StopFlag() as stop, bar:
+    with StopFlag() as stop, bar:
         result = train_classifier(train, validation, config=args.config, options=options, device=device,
                                   seed=args.seed, progress_fn=progress, stop_fn=lambda: stop.set)
-    val = result.validation
+    # The figures of the file as it is shipped (fp16 weights, BN folded, as `classifier eval` scores it), not of
+    # the float32 net in memory: the record must say what the file does.
+    val = Classifier(as_saved(result.net)).evaluate(validation.images, validation.labels, tta=options.tta)
     info = {
         "validation": {**val.to_dict(), "split": validation.split, "tta": options.tta,
                        "content_hash": validation.content_hash},

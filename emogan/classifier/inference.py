@@ -70,8 +70,10 @@ def run_batches(net: nn.Module, x: torch.Tensor, *, what: str = "probs", tta: bo
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
-                y = net.embed(xb) if what == "features" else net(xb)
-            y = y.float()
+                y = net.embed(xb)
+            # The head always in float32: probabilities are then the same whether they come from here or from
+            # stored embeddings (features_and_probs), and bf16 never rounds a confidence.
+            y = y.float() if what == "features" else net.logits(y.float())
             if what == "probs":
                 y = y.softmax(dim=1)
             if tta:
@@ -137,8 +139,8 @@ class Classifier:
         self.config = net.config
         self.info = dict(info or {})  # what classifier.json says about the training run
         self.source = source          # the weights file, for messages
-        # channels_last on both: on the 2-core CPU it measured ~40 ms for 64 faces against ~75 ms for NCHW
-        # (benchmarks/classifier_inference.py measures both), and on CUDA it is what bf16 convs want.
+        # channels_last: the layout oneDNN's and cuDNN's fast convolutions want (benchmarks/classifier_inference.py
+        # measures both layouts).
         self.channels_last = True if channels_last is None else channels_last
         net = fold_batchnorm(copy.deepcopy(net).eval()).to(self.device)
         self.net = net.to(memory_format=torch.channels_last) if self.channels_last else net

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..emotions import EMOTIONS
-
+from ..fields import from_fields, to_fields
 
 ARCHS = ("plain", "resnet")
 
@@ -57,22 +56,12 @@ class ClassifierConfig:
         return self.widths[-1]
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["widths"], d["depths"] = list(self.widths), list(self.depths)
-        return d
+        return to_fields(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ClassifierConfig":
+    def from_dict(cls, d: dict[str, Any]) -> ClassifierConfig:
         """A config from its fields (as written by to_dict); fields left out keep their defaults."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown classifier config keys: {', '.join(unknown)}")
-        kw = dict(d)
-        for key in ("widths", "depths"):
-            if key in kw:
-                kw[key] = tuple(int(c) for c in kw[key])
-        return cls(**kw)
+        return from_fields(cls, d, "classifier config")
 
 
 def _conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
@@ -80,7 +69,7 @@ def _conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
-def _plain_body(cfg: "ClassifierConfig") -> nn.Sequential:
+def _plain_body(cfg: ClassifierConfig) -> nn.Sequential:
     layers: list[nn.Module] = []
     c_in = 1
     for i, (width, depth) in enumerate(zip(cfg.widths, cfg.depths)):
@@ -215,7 +204,7 @@ class EnsembleNet(nn.Module):
 
     @classmethod
     @torch.no_grad()
-    def of(cls, nets: list[EmotionNet]) -> "EnsembleNet":
+    def of(cls, nets: list[EmotionNet]) -> EnsembleNet:
         """The ensemble of trained nets (copied; eval mode), its head built from theirs."""
         ens = cls(EnsembleConfig(tuple(n.config for n in nets)))
         for mine, theirs in zip(ens.members, nets):

@@ -13,8 +13,9 @@ from torch import nn
 
 from ..checkpoint import PICKLE_SUFFIXES, load_into, read_tensors, save_tensors
 from ..emotions import EMOTIONS
-from ..errors import CheckpointError
+from ..errors import CheckpointError, PathError
 from ..io import atomic_write_json
+from ..paths import member
 from .inference import Classifier
 from .model import build_net, config_from_dict
 
@@ -22,7 +23,7 @@ FORMAT = "emogan.classifier/1"
 WEIGHTS_FILE = "classifier.safetensors"
 INFO_FILE = "classifier.json"
 MAX_WEIGHTS_BYTES = 10 * 1024 * 1024  # the shipped weights travel with the repo
-TRAIN_HINT = "python -m emogan classifier train --data PATH (on a GPU: benchmarks/classifier_train_gpu.sh)"
+TRAIN_HINT = "python -m emogan classifier train --data PATH (on a GPU: scripts/classifier_train_gpu.sh)"
 
 
 def default_weights_dir() -> Path:
@@ -84,7 +85,7 @@ def load_classifier(weights_dir: str | Path | None = None, device: str | torch.d
     Loaded once per file version: a module-level cache keyed by the resolved file and its mtime, so a retrained
     file is picked up and a long-lived app holds at most two nets."""
     folder = Path(weights_dir).expanduser() if weights_dir is not None else default_weights_dir()
-    path = folder.resolve() / WEIGHTS_FILE
+    path = member(folder.resolve(), WEIGHTS_FILE, "the classifier folder")    # a link out is refused unread
     pickles = _pickles(folder)
     if pickles and path.is_file():
         warnings.warn(f"{folder}: ignoring {', '.join(pickles)}: pickle-based weights are never loaded "
@@ -113,6 +114,11 @@ def _load_cached(path: str, mtime_ns: int, device: str) -> Classifier:
 
 def _read_info(path: Path) -> dict[str, Any]:
     """classifier.json is a record for people; the weights file alone defines the net, so damage only warns."""
+    try:
+        path = member(path.parent, path.name, "the classifier folder")
+    except PathError as e:
+        warnings.warn(f"ignoring the training record: {e}", stacklevel=4)
+        return {}
     if not path.is_file():
         return {}
     try:

@@ -6,8 +6,9 @@ import copy
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ from ..data import FaceSet
 from ..device import fast_bf16
 from ..ema import ema_update
 from ..errors import DataError
+from ..fields import from_fields, to_fields
 from .calibration import expected_calibration_error, fit_temperature, tempered_probs
 from .inference import EvalResult, run_batches, score
 from .model import ClassifierConfig, EmotionNet
@@ -25,7 +27,7 @@ from .model import ClassifierConfig, EmotionNet
 
 @dataclass(frozen=True)
 class TrainOptions:
-    epochs: int = 100
+    epochs: int = 85
     batch: int = 256
     lr: float = 0.1                 # peak SGD learning rate at batch 256 (scaled linearly with the batch)
     momentum: float = 0.9           # Nesterov
@@ -62,29 +64,12 @@ class TrainOptions:
                              + ", ".join(f"{name}={getattr(self, name)!r}" for name in bad))
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return to_fields(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainOptions":
+    def from_dict(cls, d: dict[str, Any]) -> TrainOptions:
         """Options from JSON fields (the rest keep their defaults); unknown names and wrong types are refused."""
-        fields = {f.name: str(f.type) for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - set(fields))
-        if unknown:
-            raise ValueError(f"unknown training options: {', '.join(unknown)}")
-        kw: dict[str, Any] = {}
-        for name, value in d.items():
-            kind = fields[name]                      # "int", "float", "bool", "float | None", "int | None"
-            base = kind.split("|")[0].strip()
-            if value is None and kind.endswith("None"):
-                kw[name] = None
-                continue
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            ok = {"bool": isinstance(value, bool), "int": number and float(value).is_integer(),
-                  "float": number}[base]
-            if not ok:
-                raise ValueError(f"training option {name}: expected {kind}, got {value!r}")
-            kw[name] = value if base == "bool" else (int(value) if base == "int" else float(value))
-        return cls(**kw)
+        return from_fields(cls, d, "training option")
 
 
 @dataclass(frozen=True)

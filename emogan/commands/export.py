@@ -11,11 +11,11 @@ import torch
 
 from ..cli import positive_float, positive_int
 from ..errors import RunError
-from ..export import export_run, write_manifest
+from ..export import export_run, manifest_bytes, write_manifest
+from ..original import ORIGINAL_ITERATIONS
 from ..paths import check_name
 from ..provenance import git_commit
 from ..runs import open_run
-from ..training import ORIGINAL_ITERATIONS
 
 
 def _iterations(text: str) -> tuple[int, ...]:
@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "faces), the full loss log, metrics if computed, and generator weights only at "
                                    "--weights-at (nearest snapshot with weights) and at the end, in fp16. Writes "
                                    "OUT/manifest.json with each run's command, seed, device and wall time.")
-    p.add_argument("runs", nargs="+", metavar="RUN")
-    p.add_argument("--root", default="checkpoints")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run name under --root, or the path of a run folder anywhere")
+    p.add_argument("--root", default="checkpoints", help="runs root (default: checkpoints)")
     p.add_argument("--out", required=True, help="folder to export into (a new run folder per RUN)")
     p.add_argument("--weights-at", type=_iterations, default=ORIGINAL_ITERATIONS,
                    help="iterations whose weights are kept (default: 950,1900,2950,4110,4700,4850 and the last)")
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         check_name(r.name)
         if (out_root / r.name).exists():
             raise RunError(f"{out_root / r.name}: already exists; export into an empty folder")
+    earlier = manifest_bytes(out_root)      # runs exported before into the same folder count against --max-mb
     exported = []
     try:
         for r in runs:
@@ -60,15 +61,16 @@ def run(args: argparse.Namespace) -> int:
                               weights_dtype=torch.float32 if args.fp32 else torch.float16)
             exported.append(info)
             print(f"{r.name}: {info['bytes'] / 1e6:.1f} MB", file=sys.stderr)
-        total = sum(i["bytes"] for i in exported)
+        total = earlier + sum(i["bytes"] for i in exported)
         if args.max_mb is not None and total > args.max_mb * 1e6:
-            raise RunError(f"{out_root}: the export takes {total / 1e6:.1f} MB, over --max-mb {args.max_mb:g}; "
-                           "try a smaller --grid-n or fewer --weights-at")
+            raise RunError(f"{out_root}: the exported runs would take {total / 1e6:.1f} MB ({earlier / 1e6:.1f} MB "
+                           f"of them exported before), over --max-mb {args.max_mb:g}; try a smaller --grid-n or "
+                           "fewer --weights-at")
     except BaseException:
         for r in runs:        # only folders this call created: existing ones were refused above
             shutil.rmtree(out_root / r.name, ignore_errors=True)
         raise
     write_manifest(out_root, exported, {"export_command": args.invocation, "commit": git_commit(),
                                         "torch": torch.__version__})
-    print(f"exported {len(exported)} runs to {out_root}: {total / 1e6:.1f} MB in all")
+    print(f"exported {len(exported)} runs to {out_root}: {total / 1e6:.1f} MB of runs there in all")
     return 0

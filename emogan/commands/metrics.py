@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "rate and birthday-paradox support, NDB/JS over k-means bins of the training faces, and the "
                     f"distance to the nearest training face. One line per snapshot is appended to RUN/{METRICS_FILE}; "
                     "a second call continues where the first stopped.")
-    p.add_argument("runs", metavar="RUN", nargs="+", help="run name under --root, or a run folder inside it")
+    p.add_argument("runs", metavar="RUN", nargs="+", help="run name under --root, or the path of a run folder anywhere")
     p.add_argument("--root", default="checkpoints", help="runs root (default: checkpoints)")
     p.add_argument("--every", type=positive_int, default=DEFAULT_EVERY,
                    help="measure snapshots at multiples of this iteration, plus the last one (default: %(default)s)")
@@ -78,10 +78,11 @@ def _print_line(res: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: the metrics bring torchmetrics, scikit-learn and scipy, which other commands do not need.
-    from ..metrics import Reference, build_reference, classifier_keys, evaluate_run, read_metrics
+    from ..metrics import Reference, build_reference, evaluate_run, read_metrics
     from ..metrics.gallery import run_faces
     from ..metrics.reference import identity
     from ..metrics.store import check_compatible
+    from ..metrics.suite import classifier_keys
     from ..metrics.verdict import verdict
 
     device = resolve_device(args.device)

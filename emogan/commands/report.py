@@ -43,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
     for r in runs:
         df = read_metrics(r.path)
         if not len(df):
-            raise RunError(f"{r.path}: no metrics yet; compute them with python -m emogan metrics {r.name} "
-                           f"--root {args.root}")
+            raise RunError(f"{r.path}: no metrics yet; compute them with python -m emogan metrics {r.path}")
         rows.append(summary_row(r.name, str(r.config.get("model", "?")), df, args.at, args.start))
     print(markdown(rows))
     return 0

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="draw faces from a run's generator at an iteration",
                        description="Draw N faces from RUN's generator at --iteration: the run's fixed latents by "
                                    "default (the same faces the training grids show), or fresh ones with --seed.")
-    p.add_argument("run", metavar="RUN", help="run name under --root, or a run folder inside it")
+    p.add_argument("run", metavar="RUN", help="run name under --root, or the path of a run folder anywhere")
     p.add_argument("--root", default="checkpoints", help="runs root (default: checkpoints)")
     p.add_argument("--iteration", type=positive_int, required=True)
     p.add_argument("--n", type=positive_int, default=16, help="faces to draw (default 16)")

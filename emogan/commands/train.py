@@ -7,15 +7,18 @@ import os
 import sys
 from pathlib import Path
 
+import torch
+
 from ..cli import positive_int
 from ..data import load_faces
-from ..device import DEVICE_CHOICES, resolve_device
+from ..device import DEVICE_CHOICES, fast_bf16, resolve_device
 from ..emotions import EMOTIONS
 from ..errors import DataError
 from ..models import ORIGINAL_SIX, get_config, model_names
 from ..paths import check_name, resolve_run_path
-from ..fast import Job, train_many
-from ..training import Progress, check_emotion, preflight, train
+from ..provenance import device_name
+from ..run_session import RunResult, check_emotion, preflight, run_name
+from ..training import Job, Progress, train_many
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,10 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument("--resume", action="store_true", help="continue the run in OUT/NAME from its last snapshot")
     p.add_argument("--engine", default="auto", choices=("auto", "plain", "fast"),
-                   help="plain: one model at a time, eager; fast: all models concurrently (bf16 + CUDA graphs on a "
-                        "GPU); auto: fast on CUDA, plain on the CPU")
-    p.add_argument("--no-graphs", action="store_true", help="fast engine without CUDA graphs")
-    p.add_argument("--no-amp", action="store_true", help="fast engine in fp32 instead of bf16 autocast")
+                   help="plain: one model after the other; fast: all models stepped together (as one CUDA graph on "
+                        "a GPU); auto: fast on CUDA, plain on the CPU")
+    p.add_argument("--no-graphs", action="store_true", help="fast engine on CUDA without CUDA graphs")
+    p.add_argument("--no-amp", action="store_true",
+                   help="fp32 instead of bf16 autocast (the default where the CPU or GPU has native bf16)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="CPU threads for torch (default: one per core); two one-thread trainings side by side "
+                        "can beat one two-thread training")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -72,56 +79,35 @@ def run(args: argparse.Namespace) -> int:
     for model in models:
         check_emotion(get_config(model), args.emotion)
     device = resolve_device(args.device)
-    for model in models:
-        name = args.name or f"{model}-{args.emotion}-s{args.seed}"
-        resolve_run_path(args.out, name)              # a name that is a symlink out of --out is refused too
-        preflight(Path(args.out) / name, args.resume)
+    if args.threads is not None and device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    jobs = [Job(m, Path(args.out) / (args.name or run_name(m, args.emotion, args.seed)), args.seed) for m in models]
+    for job in jobs:
+        resolve_run_path(args.out, job.run_dir.name)  # a name that is a symlink out of --out is refused too
+        preflight(job.run_dir, args.resume)
     faces = load_faces(args.data, split=args.split, emotion=args.emotion)
+    amp = False if args.no_amp else fast_bf16(device)
     print(f"data: {len(faces)} faces from {faces.source} ({args.split}, {args.emotion})"
-          + (f", {faces.n_converted} converted to 48x48 grayscale" if faces.n_converted else ""), file=sys.stderr)
-    if args.engine == "fast" or (args.engine == "auto" and device.type == "cuda"):
-        return _run_fast(args, models, faces, device)
-    status = 0
-    for model in models:
-        name = args.name or f"{model}-{args.emotion}-s{args.seed}"
-        result = train(faces, Path(args.out) / name, model=model, emotion=args.emotion, iters=args.iters,
-                       batch=args.batch, snapshot_every=args.snapshot_every, weights_every=args.weights_every,
-                       seed=args.seed, device=device, resume=args.resume, command=args.invocation,
-                       progress_fn=None if args.no_progress else _progress_bar(model))
-        print(f"{name}: {result.state} at iteration {result.iteration}"
-              + (f" ({result.message})" if result.message else ""), file=sys.stderr)
-        if result.state == "interrupted":
-            return 130
-        if result.state == "diverged":
-            status = 1
-    return status
+          + (f", {faces.n_converted} converted to 48x48 grayscale" if faces.n_converted else "")
+          + f"; {device_name(device)}, {'bf16-autocast' if amp else 'fp32'}", file=sys.stderr)
+    together = args.engine == "fast" or (args.engine == "auto" and device.type == "cuda")
+    graphs = together and device.type == "cuda" and not args.no_graphs
+    # "fast" steps all models together (one CUDA graph on a GPU); "plain" trains them one after the other.
+    batches = [jobs] if together else [[job] for job in jobs]
+    results = []
+    for group in batches:
+        label = "+".join(Path(j.run_dir).name.split("-")[0] for j in group)
+        results += train_many(faces, group, emotion=args.emotion, iters=args.iters, batch=args.batch,
+                              snapshot_every=args.snapshot_every, weights_every=args.weights_every, device=device,
+                              resume=args.resume, command=args.invocation, amp=amp, cuda_graphs=graphs,
+                              progress_fn=None if args.no_progress else _progress_bar(label, amp))
+        if any(r.state == "interrupted" for r in results):
+            break
+    return exit_status(results)
 
 
-def _progress_bar(model: str):
-    """A tqdm bar fed by the trainer's progress hook: it/s and the latest losses."""
-    from tqdm import tqdm
-
-    bar: dict[str, tqdm] = {}
-
-    def update(p: Progress) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=p.iters, initial=p.iteration, desc=model, unit="it", dynamic_ncols=True, file=sys.stderr)
-        b = bar["bar"]
-        b.update(p.iteration - b.n)
-        b.set_postfix(loss_D=f"{p.row['loss_D']:.3f}", loss_G=f"{p.row['loss_G']:.3f}", refresh=False)
-        if p.iteration >= p.iters:
-            b.close()
-
-    return update
-
-
-def _run_fast(args: argparse.Namespace, models: list[str], faces, device) -> int:
-    jobs = [Job(m, Path(args.out) / (args.name or f"{m}-{args.emotion}-s{args.seed}"), args.seed) for m in models]
-    results = train_many(faces, jobs, emotion=args.emotion, iters=args.iters, batch=args.batch,
-                         snapshot_every=args.snapshot_every, weights_every=args.weights_every, device=device,
-                         resume=args.resume, command=args.invocation, amp=False if args.no_amp else None,
-                         cuda_graphs=False if args.no_graphs else None,
-                         progress_fn=None if args.no_progress else _progress_bar("+".join(models)))
+def exit_status(results: list[RunResult]) -> int:
+    """What the CLI returns: 130 if a run was stopped (resumable), 1 if one diverged, else 0; one line per run."""
     status = 0
     for r in results:
         print(f"{r.path.name}: {r.state} at iteration {r.iteration}" + (f" ({r.message})" if r.message else ""),
@@ -131,3 +117,22 @@ def _run_fast(args: argparse.Namespace, models: list[str], faces, device) -> int
         elif r.state == "diverged" and status == 0:
             status = 1
     return status
+
+
+def _progress_bar(model: str, amp: bool):
+    """A tqdm bar fed by the trainer's progress hook: it/s, the precision and the latest losses."""
+    from tqdm import tqdm
+
+    bar: dict[str, tqdm] = {}
+
+    def update(p: Progress) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=p.iters, initial=p.iteration, desc=f"{model} {'bf16' if amp else 'fp32'}",
+                              unit="it", dynamic_ncols=True, file=sys.stderr)
+        b = bar["bar"]
+        b.update(p.iteration - b.n)
+        b.set_postfix(loss_D=f"{p.row['loss_D']:.3f}", loss_G=f"{p.row['loss_G']:.3f}", refresh=False)
+        if p.iteration >= p.iters:
+            b.close()
+
+    return update

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans
 
-from .core import Sample, metric
+from .core import Sample
 from .pixels import nearest
 from .stats import js_divergence, proportions_differ
 
@@ -41,7 +41,7 @@ def fit_bins(train_pixels: torch.Tensor, seed: int = NDB_SEED) -> Bins:
     x = train_pixels.cpu().numpy()
     rng = np.random.default_rng(seed)
     fit = x if len(x) <= NDB_FIT_MAX else x[rng.choice(len(x), NDB_FIT_MAX, replace=False)]
-    # One k-means++ start: three cost 3x on the 2-core CPU and move the bins little; the seed fixes them.
+    # One k-means++ start: each further start repeats the whole fit and moves the bins little; the seed fixes them.
     km = KMeans(n_clusters=n_bins(len(x)), n_init=1, random_state=seed).fit(fit)
     centres = km.cluster_centers_.astype(np.float32)
     shares = assign_shares(torch.from_numpy(x), centres)
@@ -54,7 +54,6 @@ def assign_shares(pixels: torch.Tensor, centres: np.ndarray) -> np.ndarray:
     return np.bincount(idx[:, 0], minlength=len(centres)) / max(1, len(pixels))
 
 
-@metric("ndb", keys=("ndb", "ndb_frac", "ndb_js"), needs_classifier=False)
 def ndb(sample: Sample, reference) -> dict[str, float]:
     bins: Bins = reference.bins
     shares = assign_shares(sample.pixels, bins.centres)

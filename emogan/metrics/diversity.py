@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
-from .core import Sample, metric
+from .core import Sample
 from .pixels import NEAR_IDENTICAL, close_pairs, nearest
 
 MSSSIM_SIGMA = 1.0
@@ -44,7 +44,6 @@ def msssim_pairs(images: np.ndarray, device: torch.device | str = "cpu") -> floa
     return float(values.mean())
 
 
-@metric("msssim", keys=("msssim", "msssim_real"), needs_classifier=False)
 def msssim(sample: Sample, reference) -> dict[str, float]:
     return {"msssim": msssim_pairs(sample.images, device=sample.pixels.device),
             "msssim_real": reference.baselines["msssim_real"]}
@@ -81,12 +80,10 @@ def duplicate_stats(pixels: torch.Tensor, threshold: float = NEAR_IDENTICAL, tri
     return out
 
 
-@metric("duplicates", keys=("duplicate_rate", "birthday_batch", "birthday_support"), needs_classifier=False)
 def duplicates(sample: Sample, reference) -> dict[str, float | int | None]:
     return duplicate_stats(sample.pixels)
 
 
-@metric("memorisation", keys=("nn_train_dist", "memorised_rate"), needs_classifier=False)
 def memorisation(sample: Sample, reference) -> dict[str, float]:
     """Median RMS distance from each face to its nearest training face, and the share that are near-identical
     to one (compare with the reference faces' own figures in metrics_config.json: FER2013's validation split

@@ -4,8 +4,9 @@ faces from the snapshot's generator, every registered metric, one metrics line p
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,10 +15,10 @@ from ..lock import METRICS_LOCK, FolderLock
 from ..runs import Run
 from ..sampling import generate, prior_labels, random_latents
 from . import DEFAULT_EVERY, DEFAULT_N
-from .core import SAMPLE_SEED, Value, compute_metrics, describe
+from .core import SAMPLE_SEED, Value, describe
 from .reference import Reference
 from .store import MetricsLog
-
+from .suite import compute_metrics
 
 
 def metric_latents(run: Run, n: int) -> torch.Tensor:
@@ -43,8 +44,8 @@ def snapshot_faces(run: Run, iteration: int, n: int, device: torch.device | str 
     """The n faces the metrics measure at `iteration` (needs the snapshot's generator weights); a conditional
     run's are asked for metric_labels(run, n)."""
     G = run.load_generator(iteration, device)
-    # channels_last halves M1's generator time on the 2-core CPU (2.3 -> 1.2 s per 256 faces; the generator is
-    # the costliest stage there) and is what convolutions want on a GPU; it changes no weights.
+    # channels_last: the memory layout CPU and GPU convolutions run fastest in (the generator is the costliest
+    # stage of a snapshot on a CPU); it changes no weights.
     G = G.to(memory_format=torch.channels_last)
     return generate(G, metric_latents(run, n), labels=metric_labels(run, n))
 

@@ -24,11 +24,11 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from ..emotions import EMOTIONS, train_prior
-from .core import Sample, metric
+from .core import Sample
 from .stats import js_divergence
 
 PRDC_K = 5                 # Naeem et al.'s recommended k
-KID_SUBSETS = 10           # torchmetrics' default is 100: 10 keep a 2-core CPU under a second per snapshot
+KID_SUBSETS = 10           # torchmetrics' default is 100; fewer, as KID's time grows with the count
 KID_SUBSET_SIZE = 1000     # capped at the smaller set's size
 KID_SEED = 0
 
@@ -79,12 +79,10 @@ class FeatureDistances:
         return {"fer_fid": fid, "fer_kid": float(kid_mean), "fer_kid_std": float(kid_std)}
 
 
-@metric("fer_fid_kid", keys=("fer_fid", "fer_kid", "fer_kid_std"), needs_classifier=True)
 def fer_fid_kid(sample: Sample, reference) -> dict[str, float]:
     return reference.feature_distances(sample.features)
 
 
-@metric("prdc", keys=("precision", "recall", "density", "coverage"), needs_classifier=True)
 def prdc(sample: Sample, reference) -> dict[str, float]:
     real = reference.prdc_features(len(sample))
     # compute_prdc prints the set sizes on stdout, which would interleave with the CLI's own lines.
@@ -103,8 +101,6 @@ def emotion_shares(probs: np.ndarray) -> np.ndarray:
 EMOTION_KEYS = tuple(f"emotion_{e}" for e in EMOTIONS)
 
 
-@metric("emotions", keys=EMOTION_KEYS + ("emotion_js_prior", "emotion_js_reference", "confidence"),
-        needs_classifier=True)
 def emotions(sample: Sample, reference) -> dict[str, float]:
     """The classifier's emotion mix of the faces; its JS divergence (bits, 0..1) from FER2013's training prior and
     from the mix the same classifier finds in the reference faces (the fair target: the classifier is not perfect,
@@ -117,7 +113,6 @@ def emotions(sample: Sample, reference) -> dict[str, float]:
     return out
 
 
-@metric("conditional", keys=("label_accuracy",), needs_classifier=True)
 def label_accuracy(sample: Sample, reference) -> dict[str, float | None]:
     """For a conditional generator: the share of faces whose most likely emotion, by the classifier, is the one
     asked for (chance: the share of the commonest emotion asked for; the classifier's own accuracy on real faces

@@ -43,4 +43,4 @@ def run_faces(run: Run, split: str, data: str | os.PathLike | None = None, cache
     return load_faces(data_path(run, data), split=split, emotion=run.emotion, cache_dir=cache_dir)
 
 
-__all__ = ["nearest_training", "closest_sample_pairs", "data_path", "run_faces", "NEAR_IDENTICAL"]
+__all__ = ["NEAR_IDENTICAL", "closest_sample_pairs", "data_path", "nearest_training", "run_faces"]

@@ -11,20 +11,22 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from ..data import FaceSet, default_cache_dir
 from ..io import OutputError, atomic_write_bytes
-from .bins import NDB_SEED, Bins, fit_bins, n_bins
+from .bins import Bins, fit_bins, n_bins
 from .core import SAMPLE_SEED, features_and_probs
-from .diversity import MSSSIM_BETAS, MSSSIM_SIGMA, duplicate_stats, msssim_pairs
-from .features import KID_SUBSETS, PRDC_K, FeatureDistances
+from .diversity import duplicate_stats, msssim_pairs
+from .features import FeatureDistances
 from .pixels import DIM, NEAR_IDENTICAL, nearest, pixel_vectors
+from .suite import metric_settings
 
 if TYPE_CHECKING:
     from ..classifier import Classifier
@@ -35,7 +37,7 @@ METRICS_VERSION = 1
 SUBSET_SEED = 2      # which reference faces form the equal-size subset for PRDC and the baselines
 
 
-def classifier_identity(classifier: "Classifier | None") -> dict[str, str] | None:
+def classifier_identity(classifier: Classifier | None) -> dict[str, str] | None:
     """A hash of the classifier's weights (what decides its features) and the file they came from."""
     if classifier is None:
         return None
@@ -48,10 +50,9 @@ def classifier_identity(classifier: "Classifier | None") -> dict[str, str] | Non
 
 def settings(n: int) -> dict[str, Any]:
     """Everything besides the data and the classifier that decides the figures: results with other settings
-    must not be mixed in one metrics.jsonl."""
+    must not be mixed in one metrics.jsonl. The sample's and pixel space's settings, then each metric's (suite.py)."""
     return {"version": METRICS_VERSION, "n": n, "sample_seed": SAMPLE_SEED, "pixel_dim": DIM,
-            "near_identical": NEAR_IDENTICAL, "prdc_k": PRDC_K, "kid_subsets": KID_SUBSETS, "msssim": {"pairs": "n/2 disjoint", "sigma": MSSSIM_SIGMA,
-            "betas": [round(b, 6) for b in MSSSIM_BETAS]}, "ndb_seed": NDB_SEED}
+            "near_identical": NEAR_IDENTICAL, **metric_settings()}
 
 
 def _set_record(faces: FaceSet, emotion: str) -> dict[str, Any]:
@@ -91,7 +92,7 @@ class Reference:
                 "reference": self.reference, "train": self.train, "classifier": self.classifier}
 
 
-def identity(train: FaceSet, reference: FaceSet, classifier: "Classifier | None", *, n: int,
+def identity(train: FaceSet, reference: FaceSet, classifier: Classifier | None, *, n: int,
              emotion: str) -> dict[str, Any]:
     """The identity build_reference's Reference will have, known before any of the expensive work."""
     return {"settings": settings(n), "reference": _set_record(reference, emotion), "train": _set_record(train, emotion),
@@ -105,7 +106,7 @@ def subset(total: int, n: int, seed: int = SUBSET_SEED) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
 
 
-def build_reference(train: FaceSet, reference: FaceSet, classifier: "Classifier | None", *, n: int, emotion: str,
+def build_reference(train: FaceSet, reference: FaceSet, classifier: Classifier | None, *, n: int, emotion: str,
                     device: torch.device | str = "cpu", cache_dir: Path | None = None) -> Reference:
     """Prepare (or load from the cache) everything the metrics need about the real faces."""
     device = torch.device(device)

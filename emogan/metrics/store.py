@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import RunError
 from ..io import OutputError, atomic_write_bytes, atomic_write_json
+from ..paths import member
 from . import CONFIG_FILE, METRICS_FILE
 
 FORMAT = "emogan.metrics/1"
@@ -43,7 +44,7 @@ def _complete_lines(path: Path) -> tuple[list[str], bool]:
 
 def read_lines(run_path: str | Path) -> list[dict[str, Any]]:
     """Every complete metrics line of a run (none if it has no metrics yet); a damaged line is a RunError."""
-    path = Path(run_path) / METRICS_FILE
+    path = member(run_path, METRICS_FILE)
     lines, _ = _complete_lines(path)
     out = []
     for lineno, line in enumerate(lines, start=1):
@@ -72,7 +73,7 @@ def read_metrics(run_path: str | Path) -> pd.DataFrame:
 
 
 def read_config(run_path: str | Path) -> dict[str, Any] | None:
-    path = Path(run_path) / CONFIG_FILE
+    path = member(run_path, CONFIG_FILE)
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -99,9 +100,12 @@ def _differences(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
                        f"{b.get('content_hash', '?')[:12]} ({b.get('n_images')})")
     a, b = stored.get("classifier"), now.get("classifier")
     if (a or {}).get("sha256") != (b or {}).get("sha256"):
-        name = lambda c: "none" if not c else c["sha256"][:12]  # noqa: E731
-        out.append(f"classifier {name(a)} -> {name(b)}")
+        out.append(f"classifier {_short(a)} -> {_short(b)}")
     return out
+
+
+def _short(classifier: dict[str, str] | None) -> str:
+    return "none" if not classifier else classifier["sha256"][:12]
 
 
 def check_compatible(run_path: str | Path, identity: dict[str, Any]) -> None:
@@ -119,8 +123,8 @@ class MetricsLog:
     def __init__(self, run_path: str | Path, identity: dict[str, Any], restart: bool = False,
                  extra: dict[str, Any] | None = None) -> None:
         self.dir = Path(run_path)
-        self.path = self.dir / METRICS_FILE
-        self.config_path = self.dir / CONFIG_FILE
+        self.path = member(self.dir, METRICS_FILE)
+        self.config_path = member(self.dir, CONFIG_FILE)
         if restart or read_config(self.dir) is None:
             # A new config: lines written under another one (or without one) are not kept.
             atomic_write_json(self.config_path, {"format": FORMAT, **identity, **(extra or {}),

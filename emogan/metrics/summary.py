@@ -30,7 +30,7 @@ def worst_row(df: pd.DataFrame, start: int = WORST_FROM) -> pd.Series | None:
     rows = df[df["iteration"] >= start]
     if not len(rows) or "coverage" not in rows or rows["coverage"].isna().all():
         return None
-    rows = rows.assign(_fid=rows["fer_fid"] if "fer_fid" in rows else math.nan)
+    rows = rows.assign(_fid=rows.get("fer_fid", math.nan))
     return rows.sort_values(["coverage", "_fid"], ascending=[True, False], na_position="last").iloc[0]
 
 

@@ -1,15 +1,30 @@
-"""Model variants built by name: `build(name_or_config) -> (G, D)`, with the registry of M1..M8."""
+"""Model variants built by name: `build_generator(name_or_config)`, `build_discriminator(...)`, and the registry."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import EmoganError
 from .config import GANConfig
-from .discriminator import Discriminator
-from .generator import Generator
 from .registry import ORIGINAL_SIX, REGISTRY, register
+
+if TYPE_CHECKING:
+    from .discriminator import Discriminator
+    from .generator import Generator
 
 __all__ = ["GANConfig", "Generator", "Discriminator", "REGISTRY", "ORIGINAL_SIX", "register", "get_config",
            "build_generator", "build_discriminator", "model_names"]
+
+
+def __getattr__(name: str) -> type:
+    # The networks need torch; the registry alone (the explorer's run list) does not.
+    if name == "Generator":
+        from .generator import Generator
+        return Generator
+    if name == "Discriminator":
+        from .discriminator import Discriminator
+        return Discriminator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def model_names() -> list[str]:
@@ -28,8 +43,10 @@ def _config(cfg: str | GANConfig) -> GANConfig:
 
 
 def build_generator(cfg: str | GANConfig) -> Generator:
+    from .generator import Generator
     return Generator(_config(cfg))
 
 
 def build_discriminator(cfg: str | GANConfig) -> Discriminator:
+    from .discriminator import Discriminator
     return Discriminator(_config(cfg))

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..fields import from_fields, to_fields
+
 
 @dataclass(frozen=True)
 class GANConfig:
@@ -46,22 +48,11 @@ class GANConfig:
         return len(EMOTIONS) if self.conditional else 0
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["g_channels"] = list(self.g_channels)
-        d["d_channels"] = list(self.d_channels)
-        return d
+        return to_fields(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GANConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
-        kw = dict(d)
-        for key in ("g_channels", "d_channels"):
-            if key in kw:
-                kw[key] = tuple(int(c) for c in kw[key])
-        return cls(**kw)
+    def from_dict(cls, d: dict[str, Any]) -> GANConfig:
+        return from_fields(cls, d, "model config")
 
-    def replace(self, **changes: Any) -> "GANConfig":
+    def replace(self, **changes: Any) -> GANConfig:
         return dataclasses.replace(self, **changes)

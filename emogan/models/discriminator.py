@@ -29,13 +29,9 @@ class Discriminator(nn.Module):
             cin, side = cout, side // 2
         self.features = nn.Sequential(*layers)
         self.fc = sn(keras_init(nn.Linear(cin * side * side, 1)))    # before spectral norm wraps the weight
-        # Projection (Miyato & Koyama 2018): logit += <embed(y), pooled features>. It asks "is this a real face
-        # OF THIS EMOTION", which a concatenated label cannot ask as directly. The features are mean-pooled: with
-        # spectral norm on both, this keeps the emotion term on the scale of the real/fake term (about 0.03 each
-        # at initialisation on real faces; sum-pooling made it ~150 times larger, so D would first judge only the
-        # emotion). The embedding is a bias-free linear layer on the one-hot emotion rather than nn.Embedding: the
-        # same function, but its backward is a plain matrix product, with none of the index sorting that can read
-        # the device inside a CUDA graph capture.
+        # Projection (Miyato & Koyama 2018): logit += <embed(y), mean-pooled features>, on the scale of the
+        # real/fake term. A bias-free linear layer on the one-hot, not nn.Embedding: its backward is a matrix
+        # product, safe inside a CUDA graph capture.
         self.embed = sn(nn.Linear(cfg.n_labels, cin, bias=False)) if cfg.conditional else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,9 +1,7 @@
 """Keras's default initialisation, which the original project's models started from.
 
-PyTorch's defaults (Kaiming-uniform with a = sqrt(5), uniform biases) shrink the signal by about a third per
-layer, so without BatchNorm the generator's output is set by its biases rather than by z: every latent draws the
-same face and M1 collapsed to one flat image within 50 iterations on its first run. Keras initialises kernels
-with Glorot-uniform, which keeps the variance through a layer, and biases with zeros.
+Glorot-uniform kernels keep the variance through a layer; PyTorch's defaults shrink it by about a third per
+layer, which lets the biases rather than z set a generator's output when it has no BatchNorm.
 """
 
 from __future__ import annotations

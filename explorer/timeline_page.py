@@ -7,15 +7,18 @@ from functools import partial
 
 import streamlit as st
 
-from emogan import gallery
-from emogan.runs import nearest
+from emogan import gallery, timeline
+from emogan.errors import EmoganError
+from emogan.original import ORIGINAL_ITERATIONS
+from emogan.runs import Run, nearest
 
-from . import charts, common, state
+from . import charts, common, loaders, session
 
 K_NOW = "tl_k"
 SHOW_CHANGE = "tl_change"
 EVO_RUN = "evo_run"
 EVO_K = "evo_k"
+GIF = "tl_gif"            # (what it shows, GIF bytes or None, one-line reason): made on request, not per rerun
 
 
 def page() -> None:
@@ -28,6 +31,7 @@ def page() -> None:
     st.session_state.setdefault(SHOW_CHANGE, False)
     st.toggle("Change since previous snapshot", key=SHOW_CHANGE)
     _now()
+    _animation()
     _evolution()
     if st.session_state[SHOW_CHANGE]:
         _profile()
@@ -35,19 +39,19 @@ def page() -> None:
 
 @st.fragment
 def _now() -> None:
-    sel = state.selection()
-    iteration = state.current_iteration()
+    sel = session.selection()
+    iteration = session.current_iteration()
     show_change = bool(st.session_state.get(SHOW_CHANGE))
     if st.session_state.get(K_NOW) not in (4, 8, 16):
         st.session_state[K_NOW] = 8
     head, ctrl = st.columns([3, 1], vertical_alignment="bottom")
-    lo, hi = st.session_state.get(state.RANGE) or (sel.options[0], sel.options[-1])
+    lo, hi = st.session_state.get(session.RANGE) or (sel.options[0], sel.options[-1])
     head.markdown(f"#### Iteration {iteration} \u00b7 range {lo}..{hi}")
     ctrl.select_slider("Faces", (4, 8, 16), key=K_NOW)
     k = int(st.session_state[K_NOW])
     for r in sel.runs:
         cols = st.columns([1.3, 4, 4] if show_change else [1.3, 8], vertical_alignment="center")
-        used, _, err = state.faces(r, iteration, k)
+        used, _, err = loaders.faces(r, iteration, k)
         title = [common.run_title(r)]
         if used is not None and used != iteration:
             title.append(f":orange[{gallery.snap_note(used, iteration)}]")
@@ -55,13 +59,13 @@ def _now() -> None:
         if err:
             cols[1].error(err, icon=":material/broken_image:")
             continue
-        png, perr = state.faces_png(r, used, k, k, scale=common.scale_for(k))
+        png, perr = loaders.faces_png(r, used, k, k, scale=common.scale_for(k))
         if png is None:
             cols[1].error(perr)
         else:
             common.show(cols[1], png)
         if show_change:
-            got, cerr = state.change_png(r, used, k, k, scale=common.scale_for(k))
+            got, cerr = loaders.change_png(r, used, k, k, scale=common.scale_for(k))
             if cerr:
                 cols[2].error(cerr)
             elif got is None:
@@ -71,10 +75,36 @@ def _now() -> None:
                 common.show(cols[2], heat_png, f"since {prev}: mean change {mean:.1f} grey levels")
 
 
+@st.fragment
+def _animation() -> None:
+    """The selected runs' faces at every snapshot of the range as a GIF, a frame per snapshot: seconds of work for a
+    long range, so it is made when asked for and kept until the runs, range or number of faces change."""
+    sel = session.selection()
+    its = session.in_range(sel.options)
+    if not its:
+        return
+    k = int(st.session_state.get(K_NOW) or 8)
+    want = (tuple(str(r.path) for r in sel.runs), tuple(its), k)
+    c1, c2 = st.columns([1, 3], vertical_alignment="center")
+    if c1.button(f"Make GIF ({len(its)} snapshots)", key="tl_make_gif", icon=":material/animation:",
+                 help="The runs above, a row each, at every snapshot of the sidebar's range"):
+        try:
+            st.session_state[GIF] = (want, timeline.gif_bytes(timeline.frames([Run(p) for p in want[0]], its, k)), "")
+        except EmoganError as e:
+            st.session_state[GIF] = (want, None, (str(e).splitlines() or [type(e).__name__])[0])
+    made = st.session_state.get(GIF)
+    if made and made[0] == want:
+        if made[1] is None:
+            c2.error(made[2], icon=":material/broken_image:")
+        else:
+            c2.download_button("Download GIF", made[1], file_name=f"timeline-{its[0]}-{its[-1]}.gif",
+                               mime="image/gif", icon=":material/download:", key="tl_gif_download")
+
+
 def _default_iterations(options: list[int]) -> list[int]:
     """The slides' iterations where the run has them (nearest snapshots), else six evenly spaced snapshots."""
-    if options and options[0] <= state.SLIDE_ITERATIONS[0] and options[-1] >= state.SLIDE_ITERATIONS[-1]:
-        picked = [nearest(options, it) for it in state.SLIDE_ITERATIONS]
+    if options and options[0] <= ORIGINAL_ITERATIONS[0] and options[-1] >= ORIGINAL_ITERATIONS[-1]:
+        picked = [nearest(options, it) for it in ORIGINAL_ITERATIONS]
     else:
         idx = [round(i * (len(options) - 1) / 5) for i in range(6)] if len(options) > 6 else range(len(options))
         picked = [options[i] for i in idx]
@@ -83,7 +113,7 @@ def _default_iterations(options: list[int]) -> list[int]:
 
 @st.fragment
 def _evolution() -> None:
-    sel = state.selection()
+    sel = session.selection()
     st.subheader("Evolution")
     names = [r.name for r in sel.runs]
     if st.session_state.get(EVO_RUN) not in names:
@@ -93,7 +123,7 @@ def _evolution() -> None:
     c1, c2, c3 = st.columns([1, 3, 1])
     c1.selectbox("Run", names, key=EVO_RUN)
     info = next(r for r in sel.runs if r.name == st.session_state[EVO_RUN])
-    options = state.snapshots(info)
+    options = loaders.snapshots(info)
     if not options:
         st.info(f"{info.name} has no snapshots yet")
         return
@@ -108,22 +138,24 @@ def _evolution() -> None:
         st.caption("Pick iterations to compare.")
         return
     show_change = bool(st.session_state.get(SHOW_CHANGE))
-    got, err = state.evolution_png(info, its, int(st.session_state[EVO_K]), scale=common.scale_for(len(its)),
-                                   with_change=show_change)
+    got, err = loaders.evolution_png(info, its, int(st.session_state[EVO_K]), scale=common.scale_for(len(its)),
+                                     with_change=show_change)
     if got is None:
         st.error(err, icon=":material/broken_image:")
         return
     used, image, change_image = got
     common.show(st, image, f"{info.name}: the same fixed latents at iterations {', '.join(map(str, used))}")
+    st.download_button("Download strip (PNG)", image, file_name=f"{info.name}-evolution.png", mime="image/png",
+                       icon=":material/download:", key="evo_png")
     if change_image is not None:
         common.show(st, change_image, "change of each face since the snapshot before (brighter: more change)")
 
 
 def _profile() -> None:
-    sel = state.selection()
+    sel = session.selection()
     profiles, problems = {}, []
     for r in sel.runs:
-        df, err = state.change_profile(r)
+        df, err = loaders.change_profile(r)
         if df is None:
             problems.append(f"{r.name}: {err}")
         else:
@@ -132,6 +164,6 @@ def _profile() -> None:
         st.caption(p)
     if not profiles:
         return
-    fig = charts.profile_figure(profiles, {r.name: r.model for r in sel.runs}, iteration=state.current_iteration())
-    st.plotly_chart(fig, key="change_profile", on_select=partial(state.on_chart_select, "change_profile"),
+    fig = charts.profile_figure(profiles, {r.name: r.model for r in sel.runs}, iteration=session.current_iteration())
+    st.plotly_chart(fig, key="change_profile", on_select=partial(session.on_chart_select, "change_profile"),
                     selection_mode="points", config={"displaylogo": False})

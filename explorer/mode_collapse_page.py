@@ -1,30 +1,24 @@
 """Page "Mode collapse": metric curves of the selected runs on the loss curves' iteration axis and cursor, a
 one-line verdict per run, each face beside its closest training faces, and the closest pairs among faces.
 
-The figures come from `python -m emogan metrics RUN...` (RUN/metrics.jsonl, read here and never computed here:
-they take seconds per snapshot). The galleries need no metrics: they measure the faces on the spot."""
+The figures come from `python -m emogan metrics RUN...` (RUN/metrics.jsonl, read here and never computed here).
+The galleries need no metrics: they measure the faces on the spot."""
 
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from emogan.catalog import RunInfo
-from emogan.data import load_faces
-from emogan.metrics import metric_labels, metric_latents, read_config, read_metrics
-from emogan.metrics.gallery import closest_sample_pairs, data_path, nearest_training
-from emogan.metrics.pixels import NEAR_IDENTICAL, pixel_vectors
-from emogan.metrics.store import METRICS_FILE
+from emogan.metrics import metric_charts
+from emogan.metrics.gallery import closest_sample_pairs, nearest_training
+from emogan.metrics.pixels import NEAR_IDENTICAL
 from emogan.metrics.verdict import verdict
-from emogan.runs import Run
 
-from . import charts, common, state
+from . import charts, common, loaders, session
 
 METRICS_SHOWN = "mc_metrics"
 NN_RUN = "mc_nn_run"
@@ -34,27 +28,9 @@ NN_K = 3            # training faces shown beside each generated face
 N_PAIRS = 8
 POOLS = (256, 1000)  # generated faces searched for near-duplicates, besides the grid's own faces
 
-# key: (chart title, log y, the real faces' figure drawn as a dashed line: a key of the line or of the config).
-# Titles stay short: the legend shares the chart's top line.
-METRIC_CHARTS: dict[str, tuple[str, bool, str | None]] = {
-    "fer_fid": ("FER-FID (not Inception FID)", True, None),
-    "coverage": ("Coverage (k=5)", False, None),
-    "msssim": ("MS-SSIM of pairs (high: alike)", False, "msssim_real"),
-    "duplicate_rate": ("Near-duplicate pairs", False, "duplicate_rate_real"),
-    "ndb_frac": ("NDB / K (k-means bins)", False, None),
-    "birthday_support": ("Birthday support (faces)", True, None),
-    "recall": ("Recall (k=5)", False, None),
-    "precision": ("Precision (k=5)", False, None),
-    "density": ("Density (k=5)", False, None),
-    "fer_kid": ("FER-KID", False, None),
-    "ndb_js": ("JS over k-means bins", False, None),
-    "nn_train_dist": ("Distance to nearest training face", False, "nn_train_dist_real"),
-    "memorised_rate": ("Copies of training faces", False, "memorised_rate_real"),
-    "emotion_js_reference": ("Emotion mix vs reference (JS)", False, None),
-    "emotion_js_prior": ("Emotion mix vs FER2013 prior (JS)", False, None),
-    "confidence": ("Classifier confidence", False, None),
-    "label_accuracy": ("Asked-for emotion drawn (conditional)", False, None),
-}
+# key: (chart title, log y, the real faces' figure drawn as a dashed line: a key of the line or of the config),
+# from the metric suite, so a new metric's charts come with its registry line.
+METRIC_CHARTS: dict[str, tuple[str, bool, str | None]] = metric_charts()
 DEFAULT_SHOWN = ["fer_fid", "coverage", "msssim", "duplicate_rate", "ndb_frac", "birthday_support"]
 
 
@@ -64,56 +40,17 @@ def page() -> None:
                        "Click a point to make its iteration current on every page.")
     if sel is None:
         return
-    frames = {r.name: metrics_frame(r) for r in sel.runs}
+    frames = {r.name: loaders.metrics(r) for r in sel.runs}
     _verdicts(sel.runs, frames)
     _curves(frames)
     _nearest_gallery(sel.runs)
     _pairs_gallery(sel.runs)
 
 
-# ---------------------------------------------------------------- loading (cached by file time)
-
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def _metrics(path: str, stamp: int) -> tuple[pd.DataFrame, dict]:
-    return read_metrics(path), (read_config(path) or {})
-
-
-def metrics_frame(info: RunInfo) -> tuple[pd.DataFrame | None, dict, str]:
-    """(metrics, metrics_config, '') or (None, {}, one-line reason)."""
-    got, err = state.attempt(_metrics, str(info.path), _mtime(info.path / METRICS_FILE))
-    if got is None:
-        return None, {}, err
-    return got[0], got[1], ""
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _training(source: str, emotion: str) -> tuple[np.ndarray, torch.Tensor]:
-    faces = load_faces(source, "train", emotion=emotion)
-    return faces.images, pixel_vectors(faces.images)
-
-
-def training_faces(info: RunInfo, config: dict) -> tuple[tuple[np.ndarray, torch.Tensor] | None, str]:
-    """The run's training faces (where its metrics found them, else where it was trained or $EMOGAN_DATA)."""
-    source = (config.get("train") or {}).get("source")
-    if not source or not Path(source).exists():
-        where, err = state.attempt(data_path, Run(info.path))
-        if where is None:
-            return None, err
-        source = str(where)
-    return state.attempt(_training, source, info.emotion)
-
-
 # ---------------------------------------------------------------- verdicts and curves
 
 def _verdicts(runs: list[RunInfo], frames: dict) -> None:
-    iteration = state.current_iteration()
+    iteration = session.current_iteration()
     rows, missing = [], []
     for r in runs:
         df, _, err = frames[r.name]
@@ -156,36 +93,10 @@ def _baseline(frames: dict, ref_key: str | None) -> float | None:
     return None
 
 
-def metric_figure(series: dict[str, pd.DataFrame], key: str, models: dict[str, str], *, iteration: int | None,
-                  x_max: int | None, baseline: float | None = None) -> go.Figure:
-    """One metric of every run against iteration, the current iteration as a dotted line, real faces dashed."""
-    title, log, _ = METRIC_CHARTS[key]
-    fig = go.Figure()
-    for run, d in series.items():
-        fig.add_trace(go.Scatter(
-            x=d["iteration"], y=d[key], mode="lines+markers", marker=dict(size=5), name=run,
-            line=dict(color=charts.color_for(models.get(run, ""), run), width=2),
-            hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"))
-    if baseline is not None and not (log and baseline <= 0):
-        fig.add_hline(y=baseline, line_dash="dash", line_color="#999", line_width=1,
-                      annotation_text="real faces", annotation_position="top left")
-    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=15)), height=charts.HEIGHT,
-                      margin=dict(l=10, r=10, t=40, b=10), hovermode="closest", clickmode="event+select",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, font=dict(size=11)),
-                      xaxis_title="iteration", uirevision="keep")
-    if x_max:
-        fig.update_xaxes(range=[0, x_max])     # the loss curves' span, so the two pages line up
-    if log:
-        fig.update_yaxes(type="log")
-    if iteration is not None:
-        fig.add_vline(x=iteration, line_dash="dot", line_color="#888", line_width=1)
-    return fig
-
-
 @st.fragment
 def _curves(frames: dict) -> None:
-    sel = state.selection()
-    iteration = state.current_iteration()
+    sel = session.selection()
+    iteration = session.current_iteration()
     if not any(df is not None and not df.empty for df, _, _ in frames.values()):
         return
     st.session_state.setdefault(METRICS_SHOWN, list(DEFAULT_SHOWN))
@@ -204,10 +115,11 @@ def _curves(frames: dict) -> None:
                             if key not in ("msssim", "duplicate_rate", "ndb_frac", "birthday_support")
                             else f"{METRIC_CHARTS[key][0]}: no values")
                 continue
-            fig = metric_figure(series, key, models, iteration=iteration, x_max=x_max,
-                                baseline=_baseline(frames, METRIC_CHARTS[key][2]))
+            title, log, baseline = METRIC_CHARTS[key]
+            fig = charts.metric_figure(series, key, title, models, iteration=iteration, log=log, x_max=x_max,
+                                       baseline=_baseline(frames, baseline))
             chart_key = f"metric_{key}"
-            col.plotly_chart(fig, key=chart_key, on_select=partial(state.on_chart_select, chart_key),
+            col.plotly_chart(fig, key=chart_key, on_select=partial(session.on_chart_select, chart_key),
                              selection_mode="points", config={"displaylogo": False})
 
 
@@ -231,13 +143,13 @@ def _nearest_gallery(runs: list[RunInfo]) -> None:
         info = _run_choice(runs, NN_RUN, "Run")
     st.session_state.setdefault(NN_FACES, 8)
     c2.select_slider("Faces", (4, 8, 16), key=NN_FACES)
-    iteration = state.current_iteration()
-    used, faces, err = state.faces(info, iteration, int(st.session_state[NN_FACES]))
+    iteration = session.current_iteration()
+    used, faces, err = loaders.faces(info, iteration, int(st.session_state[NN_FACES]))
     if faces is None:
         st.info(err or "no faces at this iteration", icon=":material/info:")
         return
-    _, config, _ = metrics_frame(info)
-    train, err = training_faces(info, config)
+    _, config, _ = loaders.metrics(info)
+    train, err = loaders.training_faces(info, config)
     if train is None:
         st.info(f"training faces not found ({err}); set EMOGAN_DATA to the dataset", icon=":material/info:")
         return
@@ -246,7 +158,7 @@ def _nearest_gallery(runs: list[RunInfo]) -> None:
     tiles = np.concatenate([faces[:, None], images[idx]], axis=1).reshape(-1, 48, 48)
     labels = [t for i in range(len(faces)) for t in [f"it {used}"] + [f"{d:.3f}" for d in dist[i]]]
     ncols = 2 * (NN_K + 1)             # two faces per row of the image
-    common.show(st, state.image_png(tiles, ncols, scale=common.scale_for(ncols), labels=labels))
+    common.show(st, loaders.image_png(tiles, ncols, scale=common.scale_for(ncols), labels=labels))
     copies = int((dist[:, 0] < NEAR_IDENTICAL).sum())
     st.caption(f"{copies} of {len(faces)} faces are near-identical to a training face (median nearest distance "
                f"{float(np.median(dist[:, 0])):.3f}).")
@@ -260,8 +172,8 @@ def _pairs_gallery(runs: list[RunInfo]) -> None:
     c1, c2 = st.columns(2)
     with c1:
         info = _run_choice(runs, f"{NN_RUN}_pairs", "Run")
-    iteration = state.current_iteration()
-    used_w, _ = state.weights_iteration(info, iteration)
+    iteration = session.current_iteration()
+    used_w, _ = loaders.weights_iteration(info, iteration)
     pools = ["grid faces"] + ([f"{n} faces (as measured)" for n in POOLS] if used_w is not None else [])
     if st.session_state.get(PAIR_POOL) not in pools:
         st.session_state[PAIR_POOL] = pools[0]
@@ -269,11 +181,9 @@ def _pairs_gallery(runs: list[RunInfo]) -> None:
              help="The grid's fixed-latent faces, or the first faces the metrics measure (needs generator weights)")
     choice = st.session_state[PAIR_POOL]
     if choice == "grid faces":
-        used, faces, err = state.faces(info, iteration)
+        used, faces, err = loaders.faces(info, iteration)
     else:
-        n = int(choice.split()[0])
-        run = Run(info.path)
-        used, (faces, err) = used_w, state.generated(info, used_w, metric_latents(run, n), metric_labels(run, n))
+        used, (faces, err) = used_w, loaders.measured_faces(info, used_w, int(choice.split()[0]))
     if faces is None or len(faces) < 2:
         st.info(err or "fewer than two faces", icon=":material/info:")
         return
@@ -281,6 +191,6 @@ def _pairs_gallery(runs: list[RunInfo]) -> None:
     tiles = faces[pairs.reshape(-1)]
     labels = [t for (i, j), d in zip(pairs, dist)
               for t in (f"#{i}", f"#{j} {d:.3f}" + ("*" if d < NEAR_IDENTICAL else ""))]
-    common.show(st, state.image_png(tiles, 8, scale=common.scale_for(8), labels=labels))
+    common.show(st, loaders.image_png(tiles, 8, scale=common.scale_for(8), labels=labels))
     near = int((dist < NEAR_IDENTICAL).sum())
     st.caption(f"Iteration {used}, {len(faces)} faces: {near} of the {len(pairs)} closest pairs are near-identical.")

@@ -1,12 +1,12 @@
 """Train several classifier candidates at once on one GPU and ship the best one by validation accuracy.
 
-    python benchmarks/classifier_candidates.py --data DIR [--candidates FILE] [--out checkpoints/classifier]
+    python scripts/classifier_candidates.py --data DIR [--candidates FILE] [--out checkpoints/classifier]
         [--work DIR] [--device cuda] [-- OPTIONS FOR EVERY `classifier train`]
 
 A GPU session has minutes, not hours, and small nets leave an H100/H200 mostly idle (they are bound by kernel
 launches, not arithmetic), so one training process per candidate, all at once, learns several answers for the
 price of one. Each candidate is a plain `python -m emogan classifier train` with its own --config and --options
-(benchmarks/classifier_candidates.json) plus the options after `--`; a candidate's figures are measured while it
+(scripts/classifier_candidates.json) plus the options after `--`; a candidate's figures are measured while it
 shares the GPU, so on its own it trains at least as fast.
 
 Which one ships (validation only: the protocol selects everything there):
@@ -41,17 +41,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from emogan.classifier.inference import Classifier
+from emogan.classifier.model import ClassifierConfig, EnsembleNet
+from emogan.classifier.store import INFO_FILE, WEIGHTS_FILE, as_saved, read_net, save_classifier
+from emogan.classifier.train import TrainOptions
+from emogan.data import FaceSet
+from emogan.device import resolve_device
+from emogan.errors import DataError
+from emogan.io import atomic_write_bytes, atomic_write_json
 
-from emogan.classifier.inference import Classifier  # noqa: E402
-from emogan.classifier.model import ClassifierConfig, EnsembleNet  # noqa: E402
-from emogan.classifier.store import INFO_FILE, WEIGHTS_FILE, as_saved, read_net, save_classifier  # noqa: E402
-from emogan.classifier.train import TrainOptions  # noqa: E402
-from emogan.data import FaceSet  # noqa: E402
-from emogan.device import resolve_device  # noqa: E402
-from emogan.errors import DataError  # noqa: E402
-from emogan.io import atomic_write_bytes, atomic_write_json  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_FILE = Path(__file__).with_name("classifier_candidates.json")
 

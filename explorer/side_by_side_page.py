@@ -6,9 +6,8 @@ import streamlit as st
 
 from emogan import gallery
 from emogan.emotions import EMOTIONS
-from emogan.sampling import cycle_labels, prior_labels, random_latents
 
-from . import charts, common, state
+from . import charts, common, judge, loaders, session
 
 N_FACES = "sbs_n"
 PER_ROW = "sbs_per_row"
@@ -25,22 +24,22 @@ def page() -> None:
     if sel is None:
         return
     _grid()
-    if st.session_state.get(state.JUDGE):
+    if st.session_state.get(session.JUDGE):
         _emotion_mix()
 
 
-def _counts(sel: state.Selection) -> list[int]:
+def _counts(sel: session.Selection) -> list[int]:
     most = 0
     for r in sel.runs:
-        _, faces, _ = state.faces(r, state.current_iteration())
+        _, faces, _ = loaders.faces(r, session.current_iteration())
         most = max(most, len(faces) if faces is not None else 0)
     return [c for c in COUNTS if c <= most] or [most or 4]
 
 
 @st.fragment
 def _grid() -> None:
-    sel = state.selection()
-    iteration = state.current_iteration()
+    sel = session.selection()
+    iteration = session.current_iteration()
     counts = _counts(sel)
     if st.session_state.get(N_FACES) not in counts:
         st.session_state[N_FACES] = 16 if 16 in counts else counts[-1]
@@ -51,17 +50,17 @@ def _grid() -> None:
         c1.select_slider("Faces per run", counts, key=N_FACES)
     c2.select_slider("Faces per row", (4, 8, 16), key=PER_ROW)
     n, per_row = int(st.session_state[N_FACES]), int(st.session_state[PER_ROW])
-    judge = common.judge_enabled()
-    if judge:
+    judging = judge.enabled()
+    if judging:
         per_row = min(per_row, 8)      # a verdict ('hap 83%') needs ~2x a 48-pixel face's width
     st.markdown(f"#### Iteration {iteration}")
     for r in sel.runs:
         label, image = st.columns([1, 6], vertical_alignment="center")
-        used, faces, err = state.faces(r, iteration, n)
+        used, faces, err = loaders.faces(r, iteration, n)
         lines = [common.run_title(r)]
         if used is not None:
             lines.append(f"iteration {used}")
-            losses = state.loss_labels(r, used)
+            losses = loaders.loss_labels(r, used)
             if losses:
                 lines.append(losses)
             note = gallery.snap_note(used, iteration)
@@ -72,16 +71,16 @@ def _grid() -> None:
             image.error(err, icon=":material/broken_image:")
             continue
         labels = None
-        if judge:
-            verdict, jerr = state.judged(faces)
+        if judging:
+            verdict, jerr = judge.judged(faces)
             if verdict is not None:
                 labels = gallery.emotion_labels(verdict["emotion"], verdict["confidence"])
-                if state.conditional(r):
+                if loaders.conditional(r):
                     label.caption(_asked_note(list(verdict["emotion"])))
             else:
                 label.caption(jerr)
-        png, perr = state.faces_png(r, used, n, min(per_row, n), scale=common.scale_for(min(per_row, n)),
-                                     labels=labels)
+        png, perr = loaders.faces_png(r, used, n, min(per_row, n), scale=common.scale_for(min(per_row, n)),
+                                      labels=labels)
         if png is None:
             image.error(perr)
         else:
@@ -90,6 +89,7 @@ def _grid() -> None:
 
 def _asked_note(judged: list[str]) -> str:
     """How often a conditional run's grid faces show the emotion they were asked for (face i: emotion i mod 7)."""
+    from emogan.sampling import cycle_labels  # torch, needed only once the judge is on
     asked = [EMOTIONS[i] for i in cycle_labels(len(judged), len(EMOTIONS)).tolist()]
     hits = sum(a == j for a, j in zip(asked, judged))
     return f"asked for the emotions in turn ({', '.join(e[:3] for e in EMOTIONS)}); judged as asked: {hits}/{len(judged)}"
@@ -98,9 +98,10 @@ def _asked_note(judged: list[str]) -> str:
 @st.fragment
 def _emotion_mix() -> None:
     """The current model's emotion mix among fresh samples beside FER2013's (needs its weights and the classifier)."""
-    sel = state.selection()
-    iteration = state.current_iteration()
-    if state.classifier()[0] is None:    # the grid above already said why, in one line
+    from emogan.sampling import prior_labels, random_latents
+    sel = session.selection()
+    iteration = session.current_iteration()
+    if judge.classifier()[0] is None:    # the grid above already said why, in one line
         return
     st.subheader("Emotion mix")
     names = [r.name for r in sel.runs]
@@ -112,24 +113,24 @@ def _emotion_mix() -> None:
     c1.selectbox("Run", names, key=MIX_RUN)
     c2.select_slider("Samples", (64, 256, 1024), key=MIX_N)
     info = next(r for r in sel.runs if r.name == st.session_state[MIX_RUN])
-    wit, note = state.weights_iteration(info, iteration)
+    wit, note = loaders.weights_iteration(info, iteration)
     if wit is None:
         st.info(note)
         return
     if note:
         st.caption(f"The emotion mix {note}.")
     n = int(st.session_state[MIX_N])
-    z = random_latents(n, state.z_dim(info), MIX_SEED)
+    z = random_latents(n, loaders.z_dim(info), MIX_SEED)
     asked = None
-    if state.conditional(info):
+    if loaders.conditional(info):
         # Asked for emotions in FER2013's training mix, so its bars can match FER2013's if it draws what it is asked.
         asked = prior_labels(n, MIX_SEED)
         st.caption(f"{info.model} is conditional: it was asked for emotions in FER2013's training mix.")
-    faces, err = state.generated(info, wit, z, asked)
+    faces, err = loaders.generated(info, wit, z, asked)
     if faces is None:
         st.error(err)
         return
-    mix, err = state.emotion_mix(faces)
+    mix, err = judge.emotion_mix(faces)
     if mix is None:
         st.info(err)
         return

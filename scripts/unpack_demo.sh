@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Put the demo that benchmarks/gpu_session.sh packed (demo.tgz.part*) into checkpoints/, replacing the runs,
+# Put the demo that scripts/gpu_session.sh packed (demo.tgz.part*) into checkpoints/, replacing the runs,
 # classifier and manifest of the same names; checkpoints/README.md stays.
-# Usage: bash benchmarks/unpack_demo.sh FOLDER_WITH_PARTS
+# Usage: bash scripts/unpack_demo.sh FOLDER_WITH_PARTS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC="${1:?give the folder that holds demo.tgz.part*}"

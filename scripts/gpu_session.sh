@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything that needs a GPU, in one prepared run that fits one 10-minute device call:
 #   0. the GPU-only tests of the concurrent trainer (if CUDA graphs misbehave, the demo trains without them),
-#   1. the emotion classifier (benchmarks/classifier_train_gpu.sh),
+#   1. the emotion classifier (scripts/classifier_train_gpu.sh),
 #   2. the demo: M1..M7 for 5000 iterations at batch 64 on the full training set with the project's CLI, then the
 #      extra, M8 (conditional), in its own process, so that nothing M8 does can slow or stop M1..M7; it ships in
 #      the demo only where it costs M1..M7 no faces,
@@ -12,13 +12,13 @@
 #   6. the final export with the metrics, packed into $OUT again.
 # Each step runs under `timeout` against one overall budget and a failed step does not stop the later ones.
 #
-# On the GPU machine, from the repo root, after `bash benchmarks/pack_data.sh` here and carrying .data and .whl:
-#   OUT=$OUT EMOGAN_COMMIT=<commit> bash benchmarks/gpu_session.sh
-# Back here: bash benchmarks/unpack_demo.sh <folder with demo.tgz.part*>
+# On the GPU machine, from the repo root, after `bash scripts/pack_data.sh` here and carrying .data and .whl:
+#   OUT=$OUT EMOGAN_COMMIT=<commit> bash scripts/gpu_session.sh
+# Back here: bash scripts/unpack_demo.sh <folder with demo.tgz.part*>
 # A smoke run of the whole script on the CPU (minutes, checks the plumbing, not the figures):
 #   DEVICE=cpu ITERS=100 MODELS=M1,M7 METRICS_N=200 CLASSIFIER_ARGS="--epochs 1 --limit 2000" BUDGET=1500 \
 #       CLASSIFIER_OUT=/tmp/clf DATA=../shared/data/fer2013 OUT=/tmp/out PYTHON=.venv/bin/python \
-#       bash benchmarks/gpu_session.sh
+#       bash scripts/gpu_session.sh
 # Env: BUDGET (seconds, default 540), ITERS (5000), MODELS (M1,...,M7), EXTRA (M8; empty: none), DEVICE (cuda),
 #      PYTHON (python3),
 #      METRICS_N (1000), CLASSIFIER_ARGS (extra `classifier train` options), DATA (default: unpacked from
@@ -46,7 +46,7 @@ if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then     # prdc is not on the G
     export PYTHONPATH="$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
 fi
 if [ -z "${DATA:-}" ]; then
-    tar xzf .data/fer2013.tgz -C "$WORK" || { echo "no .data/fer2013.tgz: run benchmarks/pack_data.sh first"; exit 2; }
+    tar xzf .data/fer2013.tgz -C "$WORK" || { echo "no .data/fer2013.tgz: run scripts/pack_data.sh first"; exit 2; }
     DATA="$WORK/fer2013"
 fi
 export EMOGAN_DATA="$DATA" EMOGAN_CACHE="$WORK/cache"
@@ -107,7 +107,7 @@ nvidia-smi -L || true
 GRAPHS="" EXTRA_GRAPHS=""
 if [ "$DEVICE" = cuda ]; then
     step "0. GPU tests of the concurrent trainer"
-    limited 120 "$PY" -m pytest -q -rfE -p no:cacheprovider tests/test_fast.py 2>&1 | tee "$WORK/gpu_tests.log"
+    limited 120 "$PY" -m pytest -q -rfE -p no:cacheprovider tests/test_cuda_graphs.py 2>&1 | tee "$WORK/gpu_tests.log"
     if [ "${PIPESTATUS[0]}" -ne 0 ]; then
         failed=$(grep -E '^(FAILED|ERROR) ' "$WORK/gpu_tests.log" || true)
         # A failure of the conditional model's own test costs only M8 its graphs; any other (or a run that did
@@ -122,7 +122,7 @@ fi
 
 step "1. classifier"
 limited "$(min 220 "$(left)")" env -u OUT PYTHON="$PY" EMOGAN_DATA="$DATA" DEVICE="$DEVICE" \
-    CLASSIFIER_ARGS="${CLASSIFIER_ARGS:-}" bash benchmarks/classifier_train_gpu.sh
+    CLASSIFIER_ARGS="${CLASSIFIER_ARGS:-}" bash scripts/classifier_train_gpu.sh
 
 step "2. demo training"
 start=$SECONDS

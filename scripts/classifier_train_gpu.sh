@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command a GPU session runs for the classifier: train the candidates side by side
-# (benchmarks/classifier_candidates.py), ship the best into checkpoints/classifier, then evaluate the shipped
+# (scripts/classifier_candidates.py), ship the best into checkpoints/classifier, then evaluate the shipped
 # weights on validation/. Goal: >= 72% validation accuracy in <= 120 s of training on one H100/H200.
-# Usage (from anywhere): bash benchmarks/classifier_train_gpu.sh
+# Usage (from anywhere): bash scripts/classifier_train_gpu.sh
 # Env: PYTHON (default python); CLASSIFIER_OUT (default checkpoints/classifier); DEVICE (default cuda; cpu for a
 #      smoke run); CLASSIFIER_ARGS (more `classifier train` options for every candidate, later ones win, e.g.
 #      "--epochs 1 --limit 2000" for a smoke run; no spaces inside an argument, the variable is split on them);
@@ -23,12 +23,12 @@ DATA="${EMOGAN_DATA:?no FER2013 found: set EMOGAN_DATA to a folder with train/ a
 LOGS="${OUT:-$WEIGHTS}"
 mkdir -p "$LOGS"
 
-# The candidates of benchmarks/classifier_candidates.json train side by side (one process each), every one with
+# The candidates of scripts/classifier_candidates.json train side by side (one process each), every one with
 # these options: 150 epochs of batch 256 planned, and --time-budget re-plans fewer after timing epoch 2 if they
 # would not fit in 110 s (the one-cycle schedule is re-fitted to the shorter run, so it still anneals fully).
 # The best by validation (accuracy goal, then CPU goal, then accuracy) is written to $WEIGHTS.
 # shellcheck disable=SC2086
-"$PY" benchmarks/classifier_candidates.py --data "$DATA" --device "$DEVICE" --out "$WEIGHTS" \
+"$PY" scripts/classifier_candidates.py --data "$DATA" --device "$DEVICE" --out "$WEIGHTS" \
     --work "${CANDIDATES_WORK:-/tmp/emogan-classifier-candidates}" -- \
     --seed 0 --epochs 150 --batch 256 --lr 0.1 --time-budget 110 ${CLASSIFIER_ARGS:-} 2>&1 \
     | tee -i "$LOGS/classifier_train.log"     # -i: a Ctrl-C or timeout must not cut the log while candidates save

@@ -1,58 +1,19 @@
-"""The concurrent trainer: on the CPU it must reproduce the plain loop exactly, run for run."""
+"""CUDA graphs in the training loop: block sizes everywhere; replays, fallback and bf16 statistics on a GPU."""
 
-import pandas as pd
 import pytest
 import torch
-
-from emogan.fast import Job, _block_size, train_many
-from emogan.runs import Run
-from emogan.training import train
 from tiny import fixture_faces, tiny
 
-COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]
-
-
-def test_concurrent_runs_equal_plain_runs_on_cpu(tmp_path):
-    faces = fixture_faces()
-    kw = dict(iters=12, batch=8, snapshot_every=4, snapshot_at=(), n_fixed=4, device="cpu")
-    # BatchNorm + dropout; EMA + DiffAugment + spectral norm; conditional (labels drawn too); three seeds
-    models = {"M2": 0, "M7": 5, "M8": 3}
-    for name, seed in models.items():
-        train(faces, tmp_path / "plain" / name, model=tiny(name), seed=seed, **kw)
-    # train_many builds models from registry names or configs; the tiny configs keep the test fast.
-    results = train_many(faces, [Job(tiny(n), tmp_path / "fast" / n, s) for n, s in models.items()], **kw)
-    assert [r.state for r in results] == ["done", "done", "done"]
-    for name in models:
-        a, b = Run(tmp_path / "plain" / name), Run(tmp_path / "fast" / name)
-        pd.testing.assert_frame_equal(a.losses()[COLS], b.losses()[COLS])
-        assert a.snapshot_iterations() == b.snapshot_iterations() == [4, 8, 12]
-        assert (a.grid(12) == b.grid(12)).all()
-
-
-def test_concurrent_resume_continues_exactly(tmp_path):
-    faces = fixture_faces()
-    kw = dict(batch=8, snapshot_every=4, snapshot_at=(), n_fixed=4, device="cpu")
-    jobs = lambda root: [Job(tiny("M1"), root / "a", 1), Job(tiny("M3"), root / "b", 2)]  # noqa: E731
-    train_many(faces, jobs(tmp_path / "straight"), iters=12, **kw)
-    calls = {"n": 0}
-
-    def stop_after_six():
-        calls["n"] += 1
-        return calls["n"] > 6
-
-    first = train_many(faces, jobs(tmp_path / "resumed"), iters=12, abort_fn=stop_after_six, **kw)
-    assert {r.state for r in first} == {"interrupted"} and {r.iteration for r in first} == {6}
-    train_many(faces, jobs(tmp_path / "resumed"), iters=12, resume=True, **kw)
-    for name in ("a", "b"):
-        pd.testing.assert_frame_equal(Run(tmp_path / "straight" / name).losses()[COLS],
-                                      Run(tmp_path / "resumed" / name).losses()[COLS])
+from emogan.cuda_graphs import block_size
+from emogan.runs import Run
+from emogan.training import Job, train_many
 
 
 def test_block_size_never_steps_over_a_snapshot():
-    assert _block_size(10, 0, 5000, 50, (950, 1900, 2950, 4110, 4700, 4850)) == 10
-    assert _block_size(10, 0, 5000, 50, (4115,)) == 5
-    assert _block_size(16, 0, 1000, 50, ()) == 2
-    assert _block_size(10, 0, 5003, 50, ()) == 1
+    assert block_size(10, 0, 5000, 50, (950, 1900, 2950, 4110, 4700, 4850)) == 10
+    assert block_size(10, 0, 5000, 50, (4115,)) == 5
+    assert block_size(16, 0, 1000, 50, ()) == 2
+    assert block_size(10, 0, 5003, 50, ()) == 1
 
 
 def test_graphs_need_cuda(tmp_path):
@@ -64,7 +25,11 @@ def test_graphs_need_cuda(tmp_path):
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")      # a failed capture would compare eager with eager
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
 def test_graphs_match_eager_statistically_on_gpu(tmp_path):
     """bf16 + CUDA graphs vs the eager fp32 loop: same seeds, losses within noise (not bit-equal)."""
     faces = fixture_faces()
@@ -91,47 +56,43 @@ def _replays_draw_fresh_batches(tmp_path, models):
 
 # A failed capture only warns and trains on eagerly (right for users, wrong for this test): as an error here, it
 # fails the test, and the GPU session then trains without graphs.
+
+
 @pytest.mark.filterwarnings("error::RuntimeWarning")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
 def test_graph_replays_draw_fresh_batches_for_every_model_on_gpu(tmp_path):
     """A graph that baked its random draws in would repeat the same 10 losses every block: they must not repeat."""
     _replays_draw_fresh_batches(tmp_path, ("M1", "M6", "M7"))      # dropout; BN in D; EMA + DiffAugment + SN
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
 def test_graph_replays_of_a_conditional_model_on_gpu(tmp_path):
     """M8 indexes the emotion labels inside the graph; on its own, so that a failure here costs M1..M7 nothing."""
     _replays_draw_fresh_batches(tmp_path, ("M8",))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
 def test_failed_capture_falls_back_to_eager_on_gpu(tmp_path, monkeypatch):
-    import emogan.fast
+    import emogan.cuda_graphs
 
     def broken(*args, **kwargs):
         raise RuntimeError("operation not permitted when stream is capturing")
 
-    monkeypatch.setattr(emogan.fast, "_capture", broken)
+    monkeypatch.setattr(emogan.cuda_graphs, "capture", broken)
     with pytest.warns(RuntimeWarning, match="CUDA graph capture failed"):
         [r] = train_many(fixture_faces(), [Job("M1", tmp_path / "M1")], iters=30, batch=16, snapshot_every=10,
                          snapshot_at=(), n_fixed=8, device="cuda")
     assert (r.state, r.iteration) == ("done", 30)
     assert len(Run(r.path).losses()) == 30
 
-
-def test_bf16_only_where_the_gpu_has_it(monkeypatch):
-    from emogan.device import fast_bf16
-
-    assert not fast_bf16(torch.device("cpu"))
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
-    assert not fast_bf16(torch.device("cuda"))       # emulated bf16 (pre-Ampere GPUs) is slower than fp32
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
-    assert fast_bf16(torch.device("cuda"))
-
-
-def test_a_conditional_model_on_one_emotion_is_refused_before_any_run_folder_is_made(tmp_path):
-    jobs = [Job(tiny("M1"), tmp_path / "a"), Job(tiny("M8"), tmp_path / "b")]
-    with pytest.raises(Exception, match="M8 is conditional: it learns every emotion at once"):
-        train_many(fixture_faces(), jobs, emotion="happy", iters=2, batch=4, device="cpu")
-    assert not list(tmp_path.iterdir())

@@ -1,0 +1,200 @@
+"""One run folder while it trains: create or resume it, hold its lock, log losses, write snapshots and the
+resume state, and say how it ended. The training loop (emogan.training) drives one or many of these."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__, checkpoint
+from .data import FaceSet
+from .errors import RunError
+from .images import make_grid
+from .io import OutputError, atomic_write_json, remove_temp_files
+from .lock import TRAIN_LOCK, FolderLock
+from .losses import get_losses
+from .models import GANConfig
+from .provenance import device_name, git_commit
+from .runs import CONFIG, RUN_FORMAT, STATE, Run, RunWriter
+from .sampling import generate, random_latents
+from .train_state import build_state, load_state, state_payload
+
+
+@dataclass(frozen=True)
+class RunResult:
+    path: Path
+    iteration: int
+    state: str                    # "done", "interrupted" or "diverged"
+    message: str
+
+
+def run_name(model: str, emotion: str, seed: int) -> str:
+    """The default run folder name: MODEL-EMOTION-sSEED."""
+    return f"{model}-{emotion}-s{seed}"
+
+
+def run_config(cfg: GANConfig, faces: FaceSet, *, name: str, emotion: str, iters: int, batch: int, snapshot_every: int,
+               seed: int, latent_seed: int, n_fixed: int, device: torch.device, command: list[str] | None,
+               precision: str = "fp32") -> dict[str, Any]:
+    return {
+        "format": RUN_FORMAT, "name": name, "model": cfg.name, "model_config": cfg.to_dict(), "emotion": emotion,
+        "data": {"source": faces.source, "split": faces.split, "content_hash": faces.content_hash,
+                 "n_images": len(faces), "n_converted": faces.n_converted},
+        "seed": seed, "latent_seed": latent_seed, "iters": iters, "batch": batch, "snapshot_every": snapshot_every,
+        "n_fixed": n_fixed,
+        "device": device_name(device),
+        "threads": torch.get_num_threads() if device.type == "cpu" else None,
+        "precision": precision,
+        "commit": git_commit(),
+        "versions": {"emogan": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command if command is not None else sys.argv,
+    }
+
+
+def check_emotion(cfg: GANConfig, emotion: str) -> None:
+    """A conditional model learns every emotion at once (and is asked for one when drawing): one-emotion data
+    would leave it nothing to condition on."""
+    if cfg.conditional and emotion != "all":
+        raise RunError(f"{cfg.name} is conditional: it learns every emotion at once and is asked for one when "
+                       f"drawing; train it with --emotion all, not {emotion}")
+
+
+def preflight(run_dir: Path, resume: bool, probe_lock: bool = True) -> None:
+    """Fail at once, before any data is loaded or compute spent: an existing run, a run another process is
+    training, or an unwritable folder."""
+    if not resume and (run_dir / CONFIG).exists():
+        raise RunError(f"{run_dir}: a run already exists here (use --resume to continue it, or another --name)")
+    probe = run_dir if run_dir.exists() else next((p for p in run_dir.parents if p.exists()), Path("."))
+    if not probe.is_dir():
+        raise OutputError(f"{probe}: not a folder, cannot write the run {run_dir}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"{probe}: not writable, cannot write the run {run_dir}")
+    if probe_lock and (run_dir / TRAIN_LOCK).exists():
+        FolderLock(run_dir, TRAIN_LOCK, "trained").acquire().release()    # in use: say so before loading data
+
+
+def _check_resumable(run: Run, cfg: GANConfig, faces: FaceSet, seed: int, batch: int) -> None:
+    c = run.config
+    problems = []
+    if c.get("model") != cfg.name:
+        problems.append(f"model {c.get('model')} != {cfg.name}")
+    if c.get("seed") != seed:
+        problems.append(f"seed {c.get('seed')} != {seed}")
+    if c.get("batch") != batch:
+        problems.append(f"batch {c.get('batch')} != {batch}")
+    if (c.get("data") or {}).get("content_hash") != faces.content_hash:
+        problems.append("the data differs from the data it was trained on")
+    if problems:
+        raise RunError(f"{run.path}: cannot resume with different settings ({'; '.join(problems)})")
+
+
+class RunSession:
+    """One run's bookkeeping around the step loop: create or resume the folder, log losses, write snapshots."""
+
+    def __init__(self, faces: FaceSet, run_dir: Path, cfg: GANConfig, *, emotion: str, iters: int, batch: int,
+                 snapshot_every: int, snapshot_at: tuple[int, ...], weights_every: int | None, seed: int,
+                 latent_seed: int, n_fixed: int, device: torch.device, resume: bool, command: list[str] | None,
+                 own_generator: bool = True, capturable: bool = False, amp: bool = False):
+        if iters < 1 or batch < 1 or snapshot_every < 1 or n_fixed < 1:
+            raise RunError(f"{run_dir}: iters, batch, snapshot-every and n-fixed must be positive")
+        if len(faces) == 0:
+            raise RunError(f"{faces.source}: no training images")
+        check_emotion(cfg, emotion)
+        preflight(run_dir, resume)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = FolderLock(run_dir, TRAIN_LOCK, "trained").acquire()
+        try:
+            preflight(run_dir, resume, probe_lock=False)   # again, locked: another process may have started it
+            self.path, self.cfg, self.iters, self.device = run_dir, cfg, iters, device
+            self.snapshot_every, self.snapshot_at = snapshot_every, tuple(snapshot_at)
+            self.weights_every = weights_every or snapshot_every
+            self.writer = RunWriter(run_dir)
+            self.s = build_state(cfg, seed, device, own_generator, capturable, amp)
+            self.snapshots: list[dict[str, Any]] = []
+            if resume:                     # temp files of writes that a kill cut short would otherwise pile up
+                for folder in (run_dir, run_dir / "samples", run_dir / "weights"):
+                    remove_temp_files(folder)
+            if resume and (run_dir / CONFIG).exists():
+                run = Run(run_dir)
+                _check_resumable(run, cfg, faces, seed, batch)
+                self.latents = run.fixed_latents()
+                if (run_dir / STATE).exists():
+                    load_state(run_dir / STATE, self.s, device)
+                self.snapshots = [e for e in run.snapshots() if e["iteration"] <= self.s.iteration]
+                self.writer.truncate_losses(self.s.iteration)
+                if run.config.get("iters") != iters:
+                    atomic_write_json(run_dir / CONFIG, dict(run.config, iters=iters))
+            else:
+                self.latents = random_latents(n_fixed, cfg.z_dim, latent_seed)
+                self.writer.create(run_config(cfg, faces, name=run_dir.name, emotion=emotion, iters=iters, batch=batch,
+                                              snapshot_every=snapshot_every, seed=seed, latent_seed=latent_seed,
+                                              n_fixed=n_fixed, device=device, command=command,
+                                              precision="bf16-autocast" if amp else "fp32"), self.latents)
+            self.losses = get_losses(cfg.loss)
+            self.t0 = time.perf_counter() - self.s.elapsed
+            self.state, self.message = "done", ""
+            self.last_row: dict[str, float] = {}
+            # This run's global CPU RNG (dropout, DiffAugment), swapped in around its steps so that runs trained
+            # together draw exactly what each would draw alone.
+            self.cpu_rng = torch.get_rng_state()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def due(self, it: int) -> bool:
+        return it % self.snapshot_every == 0 or it in self.snapshot_at or it == self.iters
+
+    def rows(self, first: int, values: list[list[float]], seconds: float) -> list[dict[str, float]]:
+        """Loss rows for iterations first, first+1, ...; marks the run diverged at the first NaN/inf loss."""
+        out = []
+        for i, v in enumerate(values):
+            row = {"iteration": first + i, "loss_D": v[0], "loss_G": v[1], "D_x": v[2], "D_G_z": v[3],
+                   "seconds": seconds}
+            out.append(row)
+            if not (np.isfinite(v[0]) and np.isfinite(v[1])):
+                self.state, self.message = "diverged", f"losses became NaN/inf at iteration {first + i}"
+                break
+        if out:
+            self.last_row = out[-1]
+        return out
+
+    def capture_snapshot(self, it: int, with_state: bool = True) -> dict[str, Any]:
+        """What a snapshot writes, copied off the device now so that writing can happen elsewhere."""
+        keep = it % self.weights_every == 0 or it in self.snapshot_at or it == self.iters or self.state != "done"
+        self.s.elapsed = time.perf_counter() - self.t0
+        return {"iteration": it, "faces": generate(self.s.sampler, self.latents),
+                "weights": checkpoint.generator_payload(self.s.sampler, it) if keep else None,
+                "state": state_payload(self.s, self.device) if with_state else None}
+
+    def write_snapshot(self, snap: dict[str, Any]) -> None:
+        """Files first, then the index that lists them, then the resume state: a kill between leaves no lies."""
+        it = snap["iteration"]
+        self.snapshots = [e for e in self.snapshots if e["iteration"] != it]
+        self.snapshots.append(self.writer.write_snapshot_files(it, make_grid(snap["faces"], ncols=8), snap["weights"]))
+        self.snapshots.sort(key=lambda e: e["iteration"])
+        self.writer.write_index(self.snapshots, {"state": "running", "iteration": it, "message": ""})
+        if snap["state"] is not None:
+            checkpoint.save_tensors(self.path / STATE, *snap["state"])
+
+    def finish(self) -> RunResult:
+        try:
+            self.writer.write_index(self.snapshots, {"state": self.state, "iteration": self.s.iteration,
+                                                     "message": self.message})
+        finally:
+            self.close()
+        return RunResult(self.path, self.s.iteration, self.state, self.message)
+
+    def close(self) -> None:
+        """Let other processes at the run (finish() calls it; the loop calls it when an error ends a run)."""
+        self.lock.release()
