@@ -65,18 +65,28 @@ def write_manifest(out_root: Path, runs: list[dict[str, Any]], extra: dict[str, 
     Runs exported earlier into the same folder stay listed (a demo is exported in parts); each run's entry keeps
     the export it came from."""
     old = _read_manifest(out_root / MANIFEST)
+    earlier = {k: old[k] for k in ("export_command", "commit", "torch") if k in old}   # manifests of one export
     fresh = {r["name"] for r in runs}
-    kept = [r for r in old.get("runs", []) if r.get("name") not in fresh and (out_root / str(r.get("name"))).is_dir()]
-    merged = sorted(kept + [dict(r, export=extra) for r in runs], key=lambda r: str(r.get("name")))
-    manifest = {"runs": merged, "total_bytes": sum(int(r.get("bytes") or 0) for r in merged)}
+    kept = [dict(r, export=r.get("export", earlier)) for r in _listed(out_root, old) if r["name"] not in fresh]
+    merged = sorted(kept + [dict(r, export=extra) for r in runs], key=lambda r: str(r["name"]))
+    manifest = {"runs": merged, "total_bytes": sum(int(r["bytes"]) for r in merged)}
     atomic_write_json(out_root / MANIFEST, manifest)
     return manifest
 
 
 def manifest_bytes(out_root: Path) -> int:
     """Bytes of the runs a folder's manifest lists that are still there."""
-    old = _read_manifest(out_root / MANIFEST)
-    return sum(int(r.get("bytes") or 0) for r in old.get("runs", []) if (out_root / str(r.get("name"))).is_dir())
+    return sum(int(r["bytes"]) for r in _listed(out_root, _read_manifest(out_root / MANIFEST)))
+
+
+def _listed(out_root: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's run entries whose folders are still there; a malformed entry is one RunError."""
+    entries = manifest.get("runs", [])
+    ok = isinstance(entries, list) and all(isinstance(r, dict) and isinstance(r.get("name"), str)
+                                           and isinstance(r.get("bytes"), int) for r in entries)
+    if not ok:
+        raise RunError(f"{out_root / MANIFEST}: malformed run entries; move it away to start a new one")
+    return [r for r in entries if (out_root / r["name"]).is_dir()]
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -86,4 +96,6 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise RunError(f"{path}: unreadable manifest ({str(e).splitlines()[0]}); move it away to start a new one") from None
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise RunError(f"{path}: not a manifest (a JSON object); move it away to start a new one")
+    return data

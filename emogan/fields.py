@@ -34,7 +34,13 @@ def _value(value: Any, kind: Any, where: str) -> Any:
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return _value(value, inner[0], where) if len(inner) == 1 else value
+        if len(inner) != 1:
+            raise TypeError(f"{where}: fields of type {kind} cannot be read from JSON")
+        return _value(value, inner[0], where)
+    if origin is dict or kind is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected an object, got {value!r}")
+        return value
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"{where}: expected a list, got {value!r}")
@@ -50,4 +56,4 @@ def _value(value: Any, kind: Any, where: str) -> Any:
         return value
     if kind in (bool, int, float, str):
         raise ValueError(f"{where}: expected {kind.__name__}, got {value!r}")
-    return value          # dicts and other free-form fields pass as they are
+    raise TypeError(f"{where}: fields of type {kind} cannot be read from JSON")

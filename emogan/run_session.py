@@ -84,9 +84,12 @@ def preflight(run_dir: Path, resume: bool, probe_lock: bool = True) -> None:
         FolderLock(run_dir, TRAIN_LOCK, "trained").acquire().release()    # in use: say so before loading data
 
 
-def _check_resumable(run: Run, cfg: GANConfig, faces: FaceSet, seed: int, batch: int) -> None:
+def _check_resumable(run: Run, cfg: GANConfig, faces: FaceSet, seed: int, batch: int, precision: str) -> None:
     c = run.config
     problems = []
+    if c.get("precision", "fp32") != precision:
+        flag = "without --no-amp, on a CPU or GPU with native bf16" if precision == "fp32" else "with --no-amp"
+        problems.append(f"precision {c.get('precision', 'fp32')} != {precision}: resume it {flag}")
     if c.get("model") != cfg.name:
         problems.append(f"model {c.get('model')} != {cfg.name}")
     if c.get("seed") != seed:
@@ -127,7 +130,7 @@ class RunSession:
                     remove_temp_files(folder)
             if resume and (run_dir / CONFIG).exists():
                 run = Run(run_dir)
-                _check_resumable(run, cfg, faces, seed, batch)
+                _check_resumable(run, cfg, faces, seed, batch, "bf16-autocast" if amp else "fp32")
                 self.latents = run.fixed_latents()
                 if (run_dir / STATE).exists():
                     load_state(run_dir / STATE, self.s, device)
@@ -155,12 +158,13 @@ class RunSession:
     def due(self, it: int) -> bool:
         return it % self.snapshot_every == 0 or it in self.snapshot_at or it == self.iters
 
-    def rows(self, first: int, values: list[list[float]], seconds: float) -> list[dict[str, float]]:
-        """Loss rows for iterations first, first+1, ...; marks the run diverged at the first NaN/inf loss."""
+    def rows(self, first: int, values: list[list[float]], stamps: list[float]) -> list[dict[str, float]]:
+        """Loss rows for iterations first, first+1, ... (stamps: perf_counter times at which each ended); marks the
+        run diverged at the first NaN/inf loss."""
         out = []
         for i, v in enumerate(values):
             row = {"iteration": first + i, "loss_D": v[0], "loss_G": v[1], "D_x": v[2], "D_G_z": v[3],
-                   "seconds": seconds}
+                   "seconds": stamps[i] - self.t0}
             out.append(row)
             if not (np.isfinite(v[0]) and np.isfinite(v[1])):
                 self.state, self.message = "diverged", f"losses became NaN/inf at iteration {first + i}"

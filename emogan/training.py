@@ -83,14 +83,17 @@ def step(s: TrainState, cfg: GANConfig, data: torch.Tensor, batch: int, losses: 
     s.D.requires_grad_(True)
     with amp():
         real_logits, fake_logits = D(aug(real), y_real), D(aug(fake.detach()), y_fake)
-        loss_D = d_loss_fn(real_logits, fake_logits)
+    # Losses in float32 from the logits: bf16 would keep three significant digits of the logged curves.
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    loss_D = d_loss_fn(real_logits, fake_logits)
     s.opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     s.opt_D.step()
 
     s.D.requires_grad_(False)                                         # G's step needs no gradient for D's weights
     with amp():
-        loss_G = g_loss_fn(D(aug(fake), y_fake))
+        fake_logits_G = D(aug(fake), y_fake)
+    loss_G = g_loss_fn(fake_logits_G.float())
     s.opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     s.opt_G.step()
@@ -118,15 +121,15 @@ def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: 
                snapshot_every: int = 50, snapshot_at: tuple[int, ...] = ORIGINAL_ITERATIONS,
                weights_every: int | None = None, latent_seed: int = 0, n_fixed: int = 64,
                device: str | torch.device = "auto", resume: bool = False, command: list[str] | None = None,
-               amp: bool | None = None, cuda_graphs: bool = False, block: int = 10, state_every: int | None = None,
+               amp: bool | None = None, cuda_graphs: bool | None = None, block: int = 10, state_every: int | None = None,
                progress_fn: Callable[[Progress], None] | None = None,
                abort_fn: Callable[[], bool] | None = None) -> list[RunResult]:
     """Train every job's model on `faces`, stepped together iteration by iteration, each into its own run folder.
 
     Snapshots (sample grid of the run's fixed latents + G weights) are written every `snapshot_every` iterations,
     at `snapshot_at`, at the end and when stopped; `weights_every` thins the weights (default: every snapshot).
-    amp (bf16 autocast + channels_last) defaults to on where the device has native bf16. cuda_graphs replays
-    `block` iterations of all models as one CUDA graph (CUDA only). `state_every` (default: every snapshot on
+    amp (bf16 autocast + channels_last) defaults to on where the device has native bf16. cuda_graphs (default: on
+    CUDA) replays `block` iterations of all models as one CUDA graph. `state_every` (default: at every snapshot on
     the CPU, every 500 iterations on CUDA) sets how often the full resume state is written: copying it off a GPU
     every 50 iterations would cost more than the training. Each run draws exactly what it would draw alone, and on
     the CPU a resumed run reproduces an uninterrupted one exactly: all RNG and optimizer state is restored.
@@ -134,9 +137,10 @@ def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: 
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     cuda = dev.type == "cuda"
     amp = fast_bf16(dev) if amp is None else amp
+    cuda_graphs = cuda if cuda_graphs is None else cuda_graphs
     if cuda_graphs and not cuda:
         raise RunError("CUDA graphs need a CUDA device (use --device cuda, or --no-graphs)")
-    state_every = state_every or (max(snapshot_every, 500) if cuda else snapshot_every)
+    state_every = state_every or (max(snapshot_every, 500) if cuda else 1)
     names = [Path(j.run_dir).name for j in jobs]
     if len(set(names)) != len(names):
         raise RunError(f"two runs would share a folder name: {', '.join(names)}")
@@ -207,6 +211,9 @@ def _loop(sessions: list[RunSession], faces: FaceSet, dev: torch.device, *, grap
     writer = _Writer(threaded=dev.type == "cuda")
     iteration = start
     pending: list[tuple[int, torch.Tensor]] = []       # (first iteration, (runs, k, 4) device tensor)
+    stamps: list[float] = []                           # when each pending iteration ended (a graph block: its end)
+    # A host sync per flush: every FLUSH_EVERY iterations eagerly, every 50 (five blocks) with graphs.
+    flush_every = 50 if graphs else FLUSH_EVERY
 
     def step_of(sess: RunSession) -> torch.Tensor:
         return step(sess.s, sess.cfg, data, batch, sess.losses, labels)
@@ -220,6 +227,7 @@ def _loop(sessions: list[RunSession], faces: FaceSet, dev: torch.device, *, grap
             with _own_rng(sess):
                 stats.append(step_of(sess))
         pending.append((iteration, torch.stack(stats).unsqueeze(1)))
+        stamps.append(time.perf_counter())
 
     def flush_and_snapshot() -> bool:
         """Losses to disk (one host sync), then snapshots if due; False once a run diverged."""
@@ -227,11 +235,11 @@ def _loop(sessions: list[RunSession], faces: FaceSet, dev: torch.device, *, grap
             return True
         first = pending[0][0]
         values = torch.cat([v for _, v in pending], dim=1).tolist()    # (runs, k, 4)
-        pending.clear()
-        now = time.perf_counter()
+        ends = list(stamps)
+        pending.clear(), stamps.clear()
         ok = True
         for sess, vals in zip(sessions, values):
-            rows = sess.rows(first, vals, now - sess.t0)
+            rows = sess.rows(first, vals, ends)
             snap = None
             if sess.due(iteration) and sess.state == "done":
                 with _own_rng(sess):
@@ -282,9 +290,10 @@ def _loop(sessions: list[RunSession], faces: FaceSet, dev: torch.device, *, grap
                     for sess in sessions:
                         sess.s.iteration = iteration
                     pending.append((iteration - graph_block + 1, torch.stack(logbufs).clone()))
+                    stamps.extend([time.perf_counter()] * graph_block)
                 else:
                     eager_step()
-                if any(s.due(iteration) for s in sessions) or sum(v.shape[1] for _, v in pending) >= FLUSH_EVERY:
+                if any(s.due(iteration) for s in sessions) or len(stamps) >= flush_every:
                     if not flush_and_snapshot():
                         break
             flush_and_snapshot()

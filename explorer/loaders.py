@@ -18,7 +18,7 @@ from emogan import change_maps, curves, gallery
 from emogan.catalog import RunInfo, describe
 from emogan.errors import EmoganError
 from emogan.metrics.store import METRICS_FILE, read_config, read_metrics
-from emogan.runs import Run, nearest
+from emogan.runs import Run, loss_log_notes, nearest
 
 if TYPE_CHECKING:
     import torch
@@ -127,7 +127,7 @@ def loss_labels(info: RunInfo, iteration: int) -> str:
 
 
 def run_problems(runs: Sequence[RunInfo]) -> list[str]:
-    """One line per selected run that diverged or whose losses cannot be read."""
+    """One line per selected run that diverged, whose losses cannot be read, or whose loss log stops short."""
     lines = []
     for r in runs:
         df, err = losses(r)
@@ -139,6 +139,7 @@ def run_problems(runs: Sequence[RunInfo]) -> list[str]:
             lines.append(f"{r.name} diverged: losses are NaN/inf from iteration {bad}; its curves stop there")
         elif r.state == "diverged":
             lines.append(f"{r.name} diverged: {r.message or 'see its status'}")
+        lines += [f"{r.name}: {note}" for note in loss_log_notes(df, snapshots(r)) if note.startswith("loss log")]
     return lines
 
 

@@ -229,3 +229,31 @@ def test_a_conditional_model_on_one_emotion_is_refused_before_any_run_folder_is_
         train_many(fixture_faces(), jobs, emotion="happy", iters=2, batch=4, device="cpu")
     assert not list(tmp_path.iterdir())
 
+
+
+def test_a_run_records_its_precision_and_resumes_only_in_it(tmp_path):
+    faces = fixture_faces()
+    kw = dict(model=tiny("M7"), iters=4, batch=8, snapshot_every=2, n_fixed=4, device="cpu")
+    train(faces, tmp_path / "fp32", amp=False, **kw)
+    config = Run(tmp_path / "fp32").config
+    assert config["precision"] == "fp32" and config["threads"] == torch.get_num_threads() and "commit" in config
+    with pytest.raises(Exception, match="precision fp32 != bf16-autocast: resume it with --no-amp"):
+        train(faces, tmp_path / "fp32", amp=True, resume=True, **dict(kw, iters=6))
+    train(faces, tmp_path / "fp32", amp=False, resume=True, **dict(kw, iters=6))
+    assert Run(tmp_path / "fp32").status()["iteration"] == 6
+
+
+def test_bf16_training_logs_float32_losses_and_saves_plain_weights(tmp_path):
+    faces = fixture_faces()
+    train(faces, tmp_path / "bf16", model=tiny("M7"), iters=4, batch=8, snapshot_every=2, n_fixed=4, device="cpu",
+          amp=True)
+    run = Run(tmp_path / "bf16")
+    assert run.config["precision"] == "bf16-autocast"
+    losses = run.losses()
+    # bf16 keeps 8 bits of mantissa: float32 losses are almost never bf16-representable.
+    as_bf16 = torch.tensor(losses["loss_D"].to_numpy()).bfloat16().double().numpy()
+    assert (losses["loss_D"].to_numpy() != as_bf16).any()
+    from emogan.sampling import generate
+
+    # channels_last weights in training, plain ones on disk: the file redraws the snapshot's faces exactly.
+    assert (generate(run.load_generator(4), run.fixed_latents()) == run.grid(4)).all()

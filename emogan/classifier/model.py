@@ -209,8 +209,10 @@ class EnsembleNet(nn.Module):
         ens = cls(EnsembleConfig(tuple(n.config for n in nets)))
         for mine, theirs in zip(ens.members, nets):
             mine.load_state_dict(theirs.state_dict())
-        ens.head.weight.copy_(torch.cat([n.head.weight for n in nets], dim=1) / len(nets))
-        ens.head.bias.copy_(torch.stack([n.head.bias for n in nets]).mean(dim=0))
+        # Each member's own temperature goes into its share of the head, so the average is of calibrated logits.
+        temps = [n.config.temperature for n in nets]
+        ens.head.weight.copy_(torch.cat([n.head.weight / t for n, t in zip(nets, temps)], dim=1) / len(nets))
+        ens.head.bias.copy_(torch.stack([n.head.bias / t for n, t in zip(nets, temps)]).mean(dim=0))
         return ens.eval()
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
