@@ -18,14 +18,15 @@ from explorer import session, sidebar
 HERE = Path(__file__).resolve().parent
 DEFAULT_RUNS = HERE / "checkpoints"   # next to the app, not wherever it was started from
 
-# (module in explorer/, title, url path, icon). A page's module is imported when the page is first drawn, so the
-# landing page never waits for the libraries only other pages use (torch for generators, the metrics' own).
+# (module in explorer/, title, url path). A page's module is imported when the page is first drawn, so the landing
+# page never waits for the libraries only other pages use (torch for generators, the metrics' own). No page icons:
+# Streamlit's material icons are fetched from fonts.gstatic.com, and the app talks to nothing but its own server.
 PAGES = (
-    ("losses_page", "Runs and losses", "losses", ":material/show_chart:"),
-    ("side_by_side_page", "Side by side", "side-by-side", ":material/grid_view:"),
-    ("timeline_page", "Timeline", "timeline", ":material/movie:"),
-    ("latent_page", "Latent space", "latent", ":material/linear_scale:"),
-    ("mode_collapse_page", "Mode collapse", "mode-collapse", ":material/blur_on:"),
+    ("losses_page", "Runs and losses", "losses"),
+    ("side_by_side_page", "Side by side", "side-by-side"),
+    ("timeline_page", "Timeline", "timeline"),
+    ("latent_page", "Latent space", "latent"),
+    ("mode_collapse_page", "Mode collapse", "mode-collapse"),
 )
 
 
@@ -48,8 +49,8 @@ def _page(module: str) -> Callable[[], None]:
 
 def pages(start: str | None = None) -> list[st.Page]:
     start = start or "losses"
-    return [st.Page(_page(module), title=title, url_path=url, icon=icon, default=(url == start))
-            for module, title, url, icon in PAGES]
+    return [st.Page(_page(module), title=title, url_path=url, default=(url == start))
+            for module, title, url in PAGES]
 
 
 def limit_torch_threads(n: int) -> None:

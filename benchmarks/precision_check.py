@@ -11,8 +11,8 @@ MODEL-bf16-s1 (bf16, seeds 0 and 1), e.g. made by
 
 and prints, per 100-iteration window, the mean loss_D and loss_G of each run. The precision difference
 |fp32 - bf16| (same seed) is set against the seed-to-seed difference |bf16 s0 - bf16 s1| (same precision): bf16
-"trains the same" when the first is no larger than the second in most windows. Faces: compare the runs' grids in
-the explorer or with `python -m emogan timeline`.
+"trains the same" when the first is no larger than the second in most windows. With --png, the three runs' faces
+at their last snapshot (8 from the same fixed latents each) go into one image, a column per run, to look at.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emogan.gallery import compose
 from emogan.runs import Run
 
 
@@ -36,8 +37,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, required=True)
     ap.add_argument("--window", type=int, default=100)
+    ap.add_argument("--png", type=Path, default=None, help="write the runs' last faces side by side here")
     ap.add_argument("models", nargs="+")
     args = ap.parse_args()
+    sheets = []
     for model in args.models:
         fp32, bf16, other = (Run(args.root / f"{model}-{tag}") for tag in ("fp32-s0", "bf16-s0", "bf16-s1"))
         print(f"{model}: mean per {args.window} iterations "
@@ -53,6 +56,15 @@ def main() -> None:
                 print(f"  {column} its {i * args.window + 1:>5}-{(i + 1) * args.window:<5} fp32 {a[i]:.3f}  "
                       f"bf16 {b[i]:.3f}  bf16 s1 {c[i]:.3f}   gaps: precision {precision_gap:.3f}  seed {seed_gap:.3f}")
         print(f"  {model}: precision gap <= seed gap in {wins} of {total} windows")
+        last = fp32.snapshot_iterations()[-1]
+        faces = [r.grid(last)[:8] for r in (fp32, bf16, other)]            # (8, 48, 48) each
+        sheets.append((model, last, np.stack(faces, axis=1).reshape(-1, 48, 48)))
+    if args.png is not None:
+        images = np.concatenate([faces for _, _, faces in sheets])
+        labels = [f"{model} {tag} @{last}" for model, last, _ in sheets for _ in range(8)
+                  for tag in ("fp32", "bf16", "bf16 s1")]
+        compose(images, ncols=3, scale=2, labels=labels).save(args.png)
+        print(f"wrote {args.png}")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def test_the_shipping_rule(results, shipped):
 def test_the_committed_candidates_are_valid_and_measured():
     spec = candidates.read_candidates(candidates.DEFAULT_FILE)
     assert spec["goal_accuracy"] == 0.72 and spec["goal_cpu_ms"] == 50 and spec["max_mb"] == 10
-    assert [c["name"] for c in spec["candidates"]][0] == "resnet10"    # the default net is always among them
+    assert [c["name"] for c in spec["candidates"]][0] == "plain5"      # the default net is always among them
     assert any(c["cpu_ms"] <= 50 for c in spec["candidates"])
     for c in spec["candidates"]:    # fp16 weights: a candidate over the size limit would train for nothing
         net = EmotionNet(ClassifierConfig.from_dict(c["config"]))
@@ -73,8 +73,8 @@ def side_by_side(tmp_path_factory):
     """One real run of three candidates on the fixture (one of them fails at run time): (folder, process)."""
     tmp_path = tmp_path_factory.mktemp("candidates")
     spec_obj = {"goal_accuracy": 0.72, "goal_cpu_ms": 50, "max_mb": 10, "candidates": [
-        {"name": "small", "config": {"widths": [8, 16, 16, 24]}, "options": {}, "cpu_ms": 10},
-        {"name": "other", "config": {"widths": [16, 16, 32, 32]}, "options": {"erase": 0}, "cpu_ms": 12},
+        {"name": "small", "config": {"widths": [8, 16, 16, 24], "depths": [1, 1, 1, 1]}, "options": {}, "cpu_ms": 10},
+        {"name": "other", "config": {"widths": [16, 16, 32, 32], "depths": [1, 1, 1, 1]}, "options": {"erase": 0}, "cpu_ms": 12},
         # Six stages end at 1x1 and one face makes a batch: BatchNorm then has one value per channel and refuses
         # to train, so this candidate fails at run time, and must not stop the others.
         {"name": "broken", "config": {"widths": [8] * 6, "depths": [1] * 6}, "options": {"limit": 1}, "cpu_ms": 5},
@@ -155,7 +155,7 @@ def test_a_bad_candidates_file_is_one_line_before_any_training(tmp_path):
 def test_an_interrupt_still_ships_the_best_epoch_so_far(tmp_path):
     """What `timeout --signal=INT` does to the GPU session's classifier step when time runs out."""
     spec_obj = {"goal_accuracy": 0.72, "goal_cpu_ms": 50, "max_mb": 10, "candidates": [
-        {"name": n, "config": {"widths": [8, 16, 16, 24]}, "options": {"erase": e}, "cpu_ms": 10}
+        {"name": n, "config": {"widths": [8, 16, 16, 24], "depths": [1, 1, 1, 1]}, "options": {"erase": e}, "cpu_ms": 10}
         for n, e in (("one", 0.5), ("two", 0.0))]}
     proc = subprocess.Popen(command(tmp_path, spec_obj, epochs=10_000), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env(tmp_path))

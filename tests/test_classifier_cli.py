@@ -41,7 +41,8 @@ def runs(tmp_path_factory):
     cache = {"EMOGAN_CACHE": str(root / "cache")}
     procs = {
         "train": start("train", "--data", FIXTURE, "--epochs", 2, "--batch", 42, "--device", "cpu",
-                       "--config", '{"widths": [16, 32, 48, 64]}', "--options", '{"erase": 0, "ema": 0.9}',
+                       "--config", '{"widths": [16, 32, 48, 64], "depths": [1, 1, 1, 1]}',
+                       "--options", '{"erase": 0, "ema": 0.9}',
                        "--out", root / "trained", env=cache),
         "bad_config": start("train", "--data", FIXTURE, "--config", '{"width": 3}', "--out", root / "never",
                             env=cache),

@@ -21,7 +21,8 @@ from emogan.classifier.train import (
 from emogan.data import FaceSet, load_faces
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "fer2013"
-TINY = ClassifierConfig(widths=(16, 32, 32, 32), depths=(1, 1, 1, 1), dropout=0.0)
+# input_size 48: no random windows, so that 84 faces are memorised within the test's 40 steps
+TINY = ClassifierConfig(widths=(16, 32, 32, 32), depths=(1, 1, 1, 1), input_size=48, dropout=0.0)
 STILL = TrainOptions(rotate=0, scale=0, translate=0, flip=False, erase=0)  # augmentation that should do nothing
 
 
@@ -129,8 +130,9 @@ def test_tiny_training_lowers_the_loss_and_keeps_the_best_epoch():
     best = max(s.val_accuracy for s in seen)
     assert result.validation.accuracy == best and seen[result.best_epoch - 1].val_accuracy == best
     assert not result.net.training and dataclasses.replace(result.net.config, temperature=1.0) == TINY
-    c = result.calibration
-    assert c["temperature"] == result.net.config.temperature and 0 <= c["ece_after"] <= c["ece_before"] + 1e-9
+    c = result.calibration      # the temperature minimises the validation NLL (ECE is reported, not optimised)
+    assert c["temperature"] == result.net.config.temperature and 0.5 <= c["temperature"] <= 3.0
+    assert 0 <= c["ece_before"] <= 1 and 0 <= c["ece_after"] <= 1
     assert next(result.net.parameters()).device.type == "cpu"
 
 

@@ -272,7 +272,7 @@ def test_arguments_after_the_double_dash():
 
 def test_every_page_is_declared_once_and_has_a_page_function():
     import explorer_app
-    assert len({url for _, _, url, _ in explorer_app.PAGES}) == len(explorer_app.PAGES)
+    assert len({url for _, _, url in explorer_app.PAGES}) == len(explorer_app.PAGES)
     for module, *_ in explorer_app.PAGES:
         assert callable(importlib.import_module(f"explorer.{module}").page), module
 

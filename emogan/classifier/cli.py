@@ -168,7 +168,7 @@ def run_train(args: argparse.Namespace) -> int:
     val = Classifier(as_saved(result.net)).evaluate(validation.images, validation.labels, tta=options.tta)
     info = {
         "validation": {**val.to_dict(), "split": validation.split, "tta": options.tta,
-                       "content_hash": validation.content_hash},
+                       "content_hash": validation.content_hash, "confusion": val.confusion.tolist()},
         "calibration": result.calibration,
         "best_epoch": result.best_epoch,
         "epochs": result.epochs,
