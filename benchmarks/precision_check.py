@@ -61,10 +61,8 @@ def main() -> None:
         sheets.append((model, last, np.stack(faces, axis=1).reshape(-1, 48, 48)))
     if args.png is not None:
         images = np.concatenate([faces for _, _, faces in sheets])
-        labels = [f"{model} {tag} @{last}" for model, last, _ in sheets for _ in range(8)
-                  for tag in ("fp32", "bf16", "bf16 s1")]
-        compose(images, ncols=3, scale=2, labels=labels).save(args.png)
-        print(f"wrote {args.png}")
+        compose(images, ncols=3, scale=2, col_labels=("fp32 s0", "bf16 s0", "bf16 s1")).save(args.png)
+        print(f"wrote {args.png}: rows of 8 faces per model, in order {', '.join(f'{m} @{it}' for m, it, _ in sheets)}")
 
 
 if __name__ == "__main__":
