@@ -60,7 +60,9 @@ def command(tmp_path, spec_obj, epochs=1):
 
 
 def env(tmp_path):
-    return {**os.environ, "OMP_NUM_THREADS": "1", "EMOGAN_CACHE": str(tmp_path / "cache")}
+    # PYTHONPATH: the script imports emogan whether or not the package is installed (the README's test command
+    # does not install it).
+    return {**os.environ, "OMP_NUM_THREADS": "1", "EMOGAN_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(REPO)}
 
 
 def run(tmp_path, spec_obj):
