@@ -10,7 +10,9 @@
 
 Runs: six full-size M1..M6 run folders written here (untrained seeded generators, 4850 iterations of synthetic
 losses, a snapshot every 50 iterations plus the original's iterations, 64 fixed latents, weights at the
-original's iterations), or your own with --runs. AppTest times include AppTest's own bookkeeping, so they overstate the server.
+original's iterations), or your own with --runs (the shipped demo: --runs checkpoints); the browser waits for as
+many curves and images as the runs the explorer selects on opening. AppTest times include AppTest's own
+bookkeeping, so they overstate the server.
 Wall times on a shared machine grow with its load (printed); the CPU times beside them are what the same work costs
 on an idle machine of the same speed (for the cold start: the server process's CPU, without the browser's).
 """
@@ -136,11 +138,11 @@ def bench_iteration(root: Path, visits: int) -> dict[str, list[float]]:
     options = [int(o) for o in slider.options]
     picks = [options[i] for i in np.linspace(0, len(options) - 2, visits).astype(int)]
     cold, warm = [], []
-    for it in picks:                              # first visits: six PNG grids decoded, tiled, encoded
+    for it in picks:                              # first visits: each run's PNG grid decoded, tiled, encoded
         at.sidebar.select_slider(key="iteration_slider").set_value(it)
         cold.append(_timed_run(at, "a_cold"))
         assert f"Iteration {it}" in " ".join(str(m.value) for m in at.main.markdown)
-        assert len(at.main.image) == 6
+        assert len(at.main.image) == selected_runs(root)
     for it in picks:                              # revisits: every piece cached
         at.sidebar.select_slider(key="iteration_slider").set_value(it)
         warm.append(_timed_run(at, "a_warm"))
@@ -194,9 +196,17 @@ assert not at.exception, [e.value for e in at.exception]
 print(json.dumps({{"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
                   "loaded": [m for m in ("torch", "sklearn", "scipy", "torchmetrics") if m in sys.modules]}}))
 """
-# (url path, page title, nav label, images a drawn page shows at least)
-PAGE_CHECKS = (("side-by-side", "Side by side", "Side by side", 6), ("timeline", "Timeline", "Timeline", 6),
-               ("latent", "Latent space", "Latent space", 6), ("mode-collapse", "Mode collapse", "Mode collapse", 1))
+# (url path, page title, nav label, whether a drawn page shows an image per selected run, else at least one)
+PAGE_CHECKS = (("side-by-side", "Side by side", "Side by side", True), ("timeline", "Timeline", "Timeline", True),
+               ("latent", "Latent space", "Latent space", True), ("mode-collapse", "Mode collapse", "Mode collapse", False))
+
+
+def selected_runs(root: Path) -> int:
+    """How many runs the explorer selects when it opens on `root` (each draws its curves and images)."""
+    from emogan.catalog import default_selection, describe, groups
+
+    first = next(iter(groups(describe(root)).values()), [])
+    return len(default_selection(first))
 
 
 def bench_apptest_cold(root: Path, start: str) -> dict:
@@ -231,6 +241,8 @@ def bench_browser_cold(root: Path) -> dict[str, float] | None:
         return None
     from playwright.sync_api import sync_playwright
 
+    n_runs = selected_runs(root)
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -257,15 +269,16 @@ def bench_browser_cold(root: Path) -> dict[str, float] | None:
                     time.sleep(0.05)
             page.wait_for_selector("h2", timeout=120_000)
             marks["title drawn"] = time.perf_counter() - t0
-            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
-                                   ".length >= 4 * 12", timeout=120_000)
+            # four charts, each with a raw and a smoothed trace per selected run
+            page.wait_for_function("n => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
+                                   ".length >= 4 * 2 * n", arg=n_runs, timeout=120_000)
             page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
             marks["fully drawn"] = time.perf_counter() - t0
             marks["server CPU"] = _proc_cpu(proc.pid)
-            for _, title, label, images in PAGE_CHECKS:
+            for _, title, label, per_run in PAGE_CHECKS:
                 t1 = time.perf_counter()
                 page.locator("[data-testid='stSidebarNav'] a", has_text=label).click()
-                _drawn(page, title, images)
+                _drawn(page, title, n_runs if per_run else 1)
                 marks[f"click -> {title}"] = time.perf_counter() - t1
             marks["server CPU, all pages"] = _proc_cpu(proc.pid)
             return marks
@@ -277,7 +290,8 @@ def bench_browser_cold(root: Path) -> dict[str, float] | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, default=None, help="runs root with six runs (default: build them)")
+    parser.add_argument("--runs", type=Path, default=None, help="runs root (default: build six runs)")
+    parser.add_argument("--cold-only", action="store_true", help="only (c), the cold start")
     parser.add_argument("--visits", type=int, default=8, help="iterations visited for (a)")
     parser.add_argument("--trials", type=int, default=5, help="new endpoints for (b)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, as the app sets them (default 1)")
@@ -297,15 +311,17 @@ def main(argv: list[str] | None = None) -> int:
             build_store(root)
             print(f"built six full-size runs in {root} ({time.perf_counter() - t0:.0f} s)")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; torch threads {args.threads}")
-        a = bench_iteration(root, args.visits)
-        print("(a) iteration change, side by side, 6 runs x 16 faces (AppTest rerun):")
-        print(f"    first visit of an iteration: {_ms(a['cold'], 'a_cold')}")
-        print(f"    revisit (cached):            {_ms(a['warm'], 'a_warm')}")
-        b = bench_interpolation(root, args.trials)
-        print(f"(b) 9-step slerp strip for 6 runs, new endpoint (generators loaded once in "
-              f"{1000 * b['generator_load'][0]:.0f} ms):")
-        print(f"    the page's calls:            {_ms(b['strip'], 'b_strip')}")
-        print(f"    latent page AppTest rerun:   {_ms(b['page'], 'b_page')}")
+        a = b = None
+        if not args.cold_only:
+            a = bench_iteration(root, args.visits)
+            print("(a) iteration change, side by side, 6 runs x 16 faces (AppTest rerun):")
+            print(f"    first visit of an iteration: {_ms(a['cold'], 'a_cold')}")
+            print(f"    revisit (cached):            {_ms(a['warm'], 'a_warm')}")
+            b = bench_interpolation(root, args.trials)
+            print(f"(b) 9-step slerp strip for 6 runs, new endpoint (generators loaded once in "
+                  f"{1000 * b['generator_load'][0]:.0f} ms):")
+            print(f"    the page's calls:            {_ms(b['strip'], 'b_strip')}")
+            print(f"    latent page AppTest rerun:   {_ms(b['page'], 'b_page')}")
         cold_apptest = {start: bench_apptest_cold(root, start) for start in ("losses", *(c[0] for c in PAGE_CHECKS))}
         print("(c) cold start, AppTest first run of each page in a fresh process (imports + script):")
         for start, got in cold_apptest.items():

@@ -1,5 +1,5 @@
 """The runs under a root (runs.RunInfo, re-exported here) sorted and grouped by emotion and dataset, with the default
-selection of M1..M6."""
+selection: one run per registered model."""
 
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ def groups(infos: Sequence[RunInfo]) -> dict[str, list[RunInfo]]:
 
 
 def default_selection(runs: Sequence[RunInfo], limit: int = 6) -> list[str]:
-    """Run names to show first: one run per model of M1..M6 (seed 0 preferred), else the first `limit` runs."""
+    """Run names to show first: one run per registered model in registry order (seed 0 preferred), else the first
+    `limit` runs."""
     chosen = []
-    for model in ORIGINAL_SIX:
+    for model in REGISTRY:
         candidates = [r for r in runs if r.model == model and r.error is None]
         if candidates:
             preferred = [r for r in candidates if r.name.endswith("-s0")]

@@ -61,7 +61,7 @@ def _pick_runs(usable: list[RunInfo]) -> list[RunInfo]:
         st.session_state[key] = default_selection(members)
     else:
         st.session_state[key] = [n for n in st.session_state[key] if n in names]
-    st.multiselect("Runs", names, key=key, help="Default: one run of each of M1..M6 in this group")
+    st.multiselect("Runs", names, key=key, help="Default: one run of each model in this group")
     chosen = set(st.session_state[key])
     return [r for r in members if r.name in chosen]
 

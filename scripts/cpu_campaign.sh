@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The demo campaign on the CPU: train runs in side-by-side one-thread lanes, measure them, export them into
-# checkpoints/ (the manifest keeps runs exported before). Each argument is one lane: its models train one after
-# the other, 5000 iterations at batch 64 on the full training set, seed 0, with the CLI's snapshot schedule.
+# checkpoints/ (the manifest keeps runs exported before). Each argument is one lane: its models train and are
+# measured one after the other (5000 iterations at batch 64 on the full training set, seed 0, with the CLI's
+# snapshot schedule), so a lane's finished runs are whole even if a later one is stopped.
 # A lane entry check:MODEL trains MODEL's three 500-iteration precision runs instead (fp32 seed 0, bf16 seeds 0
 # and 1, into $WORK/precision) for benchmarks/precision_check.py; they are not exported.
 #
 #   bash scripts/cpu_campaign.sh "M7 M8" "M5 check:M7"
 #
 # Env: DATA (FER2013 root, default ../shared/data/fer2013), WORK (scratch runs root, default /tmp/emogan-campaign),
-# OUT (export folder, default checkpoints), MAX_MB (budget of all runs there, default 72), ITERS (default 5000;
-# fewer only to rehearse). Logs and times: $WORK/logs/.
+# OUT (export folder, default checkpoints), MAX_MB (budget of all runs there, default 72), GRID_N (faces kept per
+# exported grid, default 16), ITERS (default 5000; fewer only to rehearse). Logs and times: $WORK/logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/fer2013}
@@ -17,6 +18,7 @@ WORK=${WORK:-/tmp/emogan-campaign}
 OUT=${OUT:-checkpoints}
 MAX_MB=${MAX_MB:-72}
 ITERS=${ITERS:-5000}
+GRID_N=${GRID_N:-16}
 mkdir -p "$WORK/logs"
 
 timed() {   # timed NAME CMD...: runs CMD, appends "NAME seconds" to $WORK/logs/times.txt
@@ -26,7 +28,12 @@ timed() {   # timed NAME CMD...: runs CMD, appends "NAME seconds" to $WORK/logs/
     echo "$name $(( $(date +%s) - t0 ))" >> "$WORK/logs/times.txt"
 }
 
-train_lane() {
+measure() {         # one thread, as in training
+    OMP_NUM_THREADS=1 timed "metrics-$1" python -m emogan metrics "$WORK/runs/$1-all-s0" --data "$DATA" \
+        --quiet > "$WORK/logs/metrics-$1.log" 2>&1
+}
+
+lane() {
     for m in $1; do
         if [[ $m == check:* ]]; then
             m=${m#check:}
@@ -40,14 +47,7 @@ train_lane() {
         fi
         timed "train-$m" python -m emogan train --model "$m" --data "$DATA" --out "$WORK/runs" --iters "$ITERS" --threads 1 \
             --no-progress > "$WORK/logs/train-$m.log" 2>&1
-    done
-}
-
-measure_lane() {    # one thread per lane, as in training
-    for m in $1; do
-        [[ $m == check:* ]] && continue
-        OMP_NUM_THREADS=1 timed "metrics-$m" python -m emogan metrics "$WORK/runs/$m-all-s0" --data "$DATA" \
-            --quiet > "$WORK/logs/metrics-$m.log" 2>&1
+        measure "$m"
     done
 }
 
@@ -59,12 +59,10 @@ in_lanes() {        # in_lanes FUNCTION LANE...: one background job per lane; fa
     return $status
 }
 
-echo "train: $* ($(date -u +%H:%M:%S))"
-in_lanes train_lane "$@"
-echo "metrics ($(date -u +%H:%M:%S))"
-in_lanes measure_lane "$@"
+echo "train and measure: $* ($(date -u +%H:%M:%S))"
+in_lanes lane "$@"
 runs=()
 for lane in "$@"; do for m in $lane; do [[ $m == check:* ]] || runs+=("$WORK/runs/$m-all-s0"); done; done
 echo "export ${runs[*]} ($(date -u +%H:%M:%S))"
-python -m emogan export "${runs[@]}" --out "$OUT" --max-mb "$MAX_MB"
+python -m emogan export "${runs[@]}" --out "$OUT" --max-mb "$MAX_MB" --grid-n "$GRID_N"
 cat "$WORK/logs/times.txt"

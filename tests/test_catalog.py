@@ -1,4 +1,4 @@
-"""The runs catalog: descriptions, damaged folders, grouping by emotion and dataset, the default six models."""
+"""The runs catalog: descriptions, damaged folders, grouping by emotion and dataset, the default selection."""
 
 import json
 import shutil
@@ -7,6 +7,7 @@ import pytest
 
 from emogan.catalog import RunInfo, default_selection, describe, groups, model_rank, sort_runs
 from emogan.errors import RunError
+from emogan.models import REGISTRY
 
 
 def copy_run(src, dst, **config_changes):
@@ -51,9 +52,13 @@ def test_groups_separate_emotions_and_put_the_full_ladder_first(root):
 def test_default_selection_is_one_run_per_model_in_ladder_order(root):
     by_group = groups(describe(root))
     first = next(iter(by_group.values()))
-    assert default_selection(first) == [f"M{i}-all-s0" for i in range(1, 7)]
+    models = [r.model for r in first]
+    assert default_selection(first) == [f"{m}-all-s0" for m in REGISTRY if m in models]
+    assert default_selection(first)[:6] == [f"M{i}-all-s0" for i in range(1, 7)]
     odd = [RunInfo("zeta", root, "M7"), RunInfo("alpha", root, "M7"), RunInfo("bad", root, "M1", error="x")]
-    assert default_selection(odd) == ["alpha", "zeta"]       # no M1..M6: the first runs instead
+    assert default_selection(odd) == ["alpha"]               # one run per model, the first by name without an -s0
+    unknown = [RunInfo("zeta", root, "X"), RunInfo("alpha", root, "X")]
+    assert default_selection(unknown) == ["alpha", "zeta"]   # no registered model: the first runs instead
     assert default_selection([]) == []
 
 

@@ -153,3 +153,23 @@ def test_the_explorer_opens_on_the_demo():
     chosen = at.sidebar.multiselect[0].value
     shipped_models = {e["model"] for e in _manifest(DEMO)["runs"]}
     assert chosen and {Run(DEMO / name).model for name in chosen} <= shipped_models
+
+
+@shipped
+def test_the_timeline_scrubs_every_50_iterations_and_the_latent_page_works_at_the_original_iterations():
+    from test_explorer_app import images, open_app, texts
+
+    at = open_app(DEMO, "timeline")
+    assert not at.exception, [e.value for e in at.exception]
+    chosen = at.sidebar.multiselect[0].value
+    span = next(s for s in at.sidebar.select_slider if s.label == "Snapshots between")
+    span.set_value((50, 5000)).run()            # the whole run, not the original slides' 950..4850 shown first
+    options = [int(o) for o in at.sidebar.select_slider(key="iteration_slider").options]
+    assert set(range(50, 5001, 50)) | set(ORIGINAL_ITERATIONS) == set(options)
+    assert len(set(images(at))) >= len(chosen)  # the selected runs' faces at the current iteration
+    at = open_app(DEMO, "latent")
+    for it in ORIGINAL_ITERATIONS:
+        at.sidebar.select_slider(key="iteration_slider").set_value(it).run()
+        assert not at.exception and not at.error, (it, [e.value for e in at.exception])
+        assert "nearest with weights" not in texts(at.main.info), it      # the weights of that very iteration
+        assert len(set(images(at)[:len(chosen)])) == len(chosen), it      # one strip per selected run
