@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
 
 from .core import Sample
 from .pixels import nearest
@@ -42,6 +41,9 @@ def fit_bins(train_pixels: torch.Tensor, seed: int = NDB_SEED) -> Bins:
     rng = np.random.default_rng(seed)
     fit = x if len(x) <= NDB_FIT_MAX else x[rng.choice(len(x), NDB_FIT_MAX, replace=False)]
     # One k-means++ start: each further start repeats the whole fit and moves the bins little; the seed fixes them.
+    # Imported here, not at the top: the explorer imports the suite for its charts and should not pay for sklearn.
+    from sklearn.cluster import KMeans
+
     km = KMeans(n_clusters=n_bins(len(x)), n_init=1, random_state=seed).fit(fit)
     centres = km.cluster_centers_.astype(np.float32)
     shares = assign_shares(torch.from_numpy(x), centres)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
 from .core import Sample
 from .pixels import NEAR_IDENTICAL, close_pairs, nearest
@@ -38,6 +37,9 @@ def msssim_pairs(images: np.ndarray, device: torch.device | str = "cpu") -> floa
     if len(idx) == 0:
         return float("nan")
     x = torch.from_numpy(np.ascontiguousarray(images)).to(device).float().div_(255.0).unsqueeze(1)
+    # here, not at the top: the explorer imports the suite for its charts and should not pay for torchmetrics
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
+
     values = multiscale_structural_similarity_index_measure(
         x[idx[:, 0]], x[idx[:, 1]], gaussian_kernel=True, sigma=MSSSIM_SIGMA, kernel_size=MSSSIM_KERNEL,
         data_range=1.0, betas=MSSSIM_BETAS, normalize="relu", reduction="none")

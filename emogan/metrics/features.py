@@ -18,10 +18,7 @@ import warnings
 
 import numpy as np
 import torch
-from prdc import compute_prdc
 from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 from ..emotions import EMOTIONS, train_prior
 from .core import Sample
@@ -48,6 +45,10 @@ class FeatureDistances:
     """FER-FID and FER-KID against fixed reference features; the reference statistics are accumulated once."""
 
     def __init__(self, reference_features: np.ndarray, device: torch.device | str = "cpu") -> None:
+        # here, not at the top: the explorer imports the suite for its charts and should not pay for torchmetrics
+        from torchmetrics.image.fid import FrechetInceptionDistance
+        from torchmetrics.image.kid import KernelInceptionDistance
+
         dim = reference_features.shape[1]
         real = torch.from_numpy(np.ascontiguousarray(reference_features, dtype=np.float32)).to(device)
         self.n_reference = len(real)
@@ -84,6 +85,8 @@ def fer_fid_kid(sample: Sample, reference) -> dict[str, float]:
 
 
 def prdc(sample: Sample, reference) -> dict[str, float]:
+    from prdc import compute_prdc  # it imports scikit-learn: here, for the reason above
+
     real = reference.prdc_features(len(sample))
     # compute_prdc prints the set sizes on stdout, which would interleave with the CLI's own lines.
     with contextlib.redirect_stdout(io.StringIO()):
