@@ -72,9 +72,17 @@ def main(argv: Sequence[str] | None = None, start: str | None = None) -> None:
     nav.run()
 
 
+def warm_up() -> None:
+    """After the first page is drawn, load every page's module in the background (see explorer/warmup.py)."""
+    from explorer import warmup
+
+    warmup.start([f"explorer.{module}" for module, _, _ in PAGES])
+
+
 if __name__ == "__main__":
     # The app runs small batches (a few latents per model): intra-op threads gain little there and their spin-waits
     # slow a busy CPU, while Streamlit's sessions, each a thread, still use every core. Not in main(): tests keep
     # their own setting.
     limit_torch_threads(parse_args(sys.argv[1:]).threads)
     main()
+    warm_up()       # not in main(): tests measure and check each page's own imports

@@ -13,12 +13,13 @@ from plotly.colors import qualitative
 from emogan.catalog import model_rank
 from emogan.curves import thin
 
-PALETTE = qualitative.Plotly    # ten colours; M1..M7 keep theirs on every chart and page
+PALETTE = qualitative.Plotly    # ten colours; M1..M8 keep theirs on every chart and page
 HEIGHT = 300
 # Points of a smoothed curve, each with an invisible marker: plotly selects (click-to-set-iteration) only markers,
-# and thousands of SVG markers per figure make the browser slow. A smoothed curve needs few points to look right;
-# the faint raw line keeps all the points `curve_frame` gives it.
-CLICK_POINTS = 400
+# and every marker is an SVG node the browser lays out (benchmarks/explorer_latency.py: fewer markers drew the
+# landing page markedly sooner). 150 points, one per ~33 iterations of a 5000-iteration run and a few pixels apart,
+# are enough to click on and to draw a smoothed curve; the faint raw line keeps all the points of `curve_frame`.
+CLICK_POINTS = 150
 
 
 def color_for(model: str, name: str = "") -> str:
