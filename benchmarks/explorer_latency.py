@@ -5,7 +5,8 @@
 (b) a 9-step interpolation strip for six models: the page's own calls (6 generators x 9 latents + tiling + PNG) for a
     new endpoint seed, generators already loaded, and the whole latent page's AppTest rerun for the same change;
 (c) cold start: `streamlit run` process start to the first full render of the landing page in chromium (charts
-    drawn, no script running), then a click to each other page until it is drawn, on the same fresh server; and
+    drawn, no script running), then a click to each other page until it is drawn, on the same fresh server; the
+    same clock for the smallest app of the stack (a title and one plotly chart), the floor under any page; and
     each page's AppTest first run in a fresh process (imports + first script run, no browser).
 
 Runs: six full-size M1..M6 run folders written here (untrained seeded generators, 4850 iterations of synthetic
@@ -20,6 +21,7 @@ on an idle machine of the same speed (for the cold start: the server process's C
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -232,16 +234,18 @@ def _drawn(page, title: str, images: int) -> None:
     page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
 
 
-def bench_browser_cold(root: Path) -> dict[str, float] | None:
-    """Seconds from `streamlit run` (with the repository's .streamlit/config.toml) to: the server answering, the
-    landing page's title drawn, and the landing page fully drawn in chromium (all four charts' traces); then, on
-    the same fresh server, from a click on each other page in the sidebar to that page fully drawn (its module's
-    first import included). None without a browser."""
-    if not CHROMIUM.exists():
-        return None
-    from playwright.sync_api import sync_playwright
+FLOOR_APP = """import plotly.graph_objects as go
+import streamlit as st
+st.header("Floor")
+st.plotly_chart(go.Figure(go.Scatter(x=list(range(10)), y=list(range(10)))))
+"""
 
-    n_runs = selected_runs(root)
+
+@contextlib.contextmanager
+def _browser_on(script: Path, args: list[str], marks: dict[str, float]):
+    """A fresh chromium and a fresh `streamlit run script -- args` (the repository's .streamlit/config.toml
+    applies); yields (page, server process, t0) once the first page has loaded, with marks["server answers"]."""
+    from playwright.sync_api import sync_playwright
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -252,11 +256,9 @@ def bench_browser_cold(root: Path) -> dict[str, float] | None:
                                           "--disable-component-update", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "explorer_app.py"),
-                                 "--server.headless", "true", "--server.address", "127.0.0.1",
-                                 "--server.port", str(port), "--", "--runs", str(root)],
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+                                 "--server.address", "127.0.0.1", "--server.port", str(port), "--", *args],
                                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        marks: dict[str, float] = {}
         try:
             while True:
                 try:
@@ -267,25 +269,55 @@ def bench_browser_cold(root: Path) -> dict[str, float] | None:
                     if proc.poll() is not None or time.perf_counter() - t0 > 120:
                         raise RuntimeError("streamlit did not start") from None
                     time.sleep(0.05)
-            page.wait_for_selector("h2", timeout=120_000)
-            marks["title drawn"] = time.perf_counter() - t0
-            # four charts, each with a raw and a smoothed trace per selected run
-            page.wait_for_function("n => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
-                                   ".length >= 4 * 2 * n", arg=n_runs, timeout=120_000)
-            page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
-            marks["fully drawn"] = time.perf_counter() - t0
-            marks["server CPU"] = _proc_cpu(proc.pid)
-            for _, title, label, per_run in PAGE_CHECKS:
-                t1 = time.perf_counter()
-                page.locator("[data-testid='stSidebarNav'] a", has_text=label).click()
-                _drawn(page, title, n_runs if per_run else 1)
-                marks[f"click -> {title}"] = time.perf_counter() - t1
-            marks["server CPU, all pages"] = _proc_cpu(proc.pid)
-            return marks
+            yield page, proc, t0
         finally:
             proc.terminate()
             proc.wait(15)
             browser.close()
+
+
+def bench_browser_cold(root: Path) -> dict[str, float] | None:
+    """Seconds from `streamlit run explorer_app.py` to: the server answering, the landing page's title drawn, and
+    the landing page fully drawn in chromium (all four charts' traces); then, on the same fresh server, from a
+    click on each other page in the sidebar to that page fully drawn (its module's first import included). None
+    without a browser."""
+    if not CHROMIUM.exists():
+        return None
+    n_runs = selected_runs(root)
+    marks: dict[str, float] = {}
+    with _browser_on(REPO / "explorer_app.py", ["--runs", str(root)], marks) as (page, proc, t0):
+        page.wait_for_selector("h2", timeout=120_000)
+        marks["title drawn"] = time.perf_counter() - t0
+        # four charts, each with a raw and a smoothed trace per selected run
+        page.wait_for_function("n => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
+                               ".length >= 4 * 2 * n", arg=n_runs, timeout=120_000)
+        page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
+        marks["fully drawn"] = time.perf_counter() - t0
+        marks["server CPU"] = _proc_cpu(proc.pid)
+        for _, title, label, per_run in PAGE_CHECKS:
+            t1 = time.perf_counter()
+            page.locator("[data-testid='stSidebarNav'] a", has_text=label).click()
+            _drawn(page, title, n_runs if per_run else 1)
+            marks[f"click -> {title}"] = time.perf_counter() - t1
+        marks["server CPU, all pages"] = _proc_cpu(proc.pid)
+    return marks
+
+
+def bench_browser_floor() -> dict[str, float] | None:
+    """The same clock for the smallest app of the same stack (a title and one 10-point plotly chart): what any
+    Streamlit page with a plotly chart costs on this machine before the explorer does anything. None without a
+    browser."""
+    if not CHROMIUM.exists():
+        return None
+    marks: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "floor_app.py"
+        script.write_text(FLOOR_APP)
+        with _browser_on(script, [], marks) as (page, _, t0):
+            page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
+            page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
+            marks["fully drawn"] = time.perf_counter() - t0
+    return marks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,9 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         cold = bench_browser_cold(root)
         print("    streamlit run -> landing page in chromium, then a click to each other page: "
               + (", ".join(f"{k} {v:.2f} s" for k, v in cold.items()) if cold else f"skipped (no {CHROMIUM})"))
+        floor = bench_browser_floor()
+        print("    the floor, streamlit run -> a title and one plotly chart drawn (the smallest app of this stack): "
+              + (", ".join(f"{k} {v:.2f} s" for k, v in floor.items()) if floor else f"skipped (no {CHROMIUM})"))
         if args.json:
             args.json.write_text(json.dumps({"iteration": a, "interpolation": b, "cold_apptest": cold_apptest,
-                                             "cold_browser": cold, "cpu": CPU}, indent=1))
+                                             "cold_browser": cold, "floor_browser": floor, "cpu": CPU}, indent=1))
     return 0
 
 
