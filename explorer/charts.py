@@ -16,9 +16,9 @@ from emogan.curves import thin
 PALETTE = qualitative.Plotly    # ten colours; M1..M8 keep theirs on every chart and page
 HEIGHT = 300
 # Points of a smoothed curve, each with an invisible marker: plotly selects (click-to-set-iteration) only markers,
-# and every marker is an SVG node the browser lays out (benchmarks/explorer_latency.py: fewer markers drew the
-# landing page markedly sooner). 150 points, one per ~33 iterations of a 5000-iteration run and a few pixels apart,
-# are enough to click on and to draw a smoothed curve; the faint raw line keeps all the points of `curve_frame`.
+# and every marker is an SVG node the browser lays out. 150 points, one per ~33 iterations of a 5000-iteration run
+# and a few pixels apart, are enough to click on and to draw a smoothed curve; the faint raw line keeps all the
+# points of `curve_frame`.
 CLICK_POINTS = 150
 
 
