@@ -111,6 +111,29 @@ def _complete_lines(path: Path) -> list[str]:
 
 # ---------------------------------------------------------------- reading (used by the CLI, metrics and the app)
 
+_LOSS_DTYPE = np.dtype([(c, "i8" if c == "iteration" else "f8") for c in LOSS_COLUMNS])
+
+
+def _parse_loss_rows(path: Path, rows: list[str]) -> pd.DataFrame:
+    """The loss rows as a frame: numpy's C parser for a well-formed log (the landing page reads every selected run's
+    5000 rows before it draws), and a row-by-row pass only to name the first malformed row of a log it refuses."""
+    if rows:
+        try:
+            return pd.DataFrame(np.loadtxt(rows, delimiter=",", comments=None, dtype=_LOSS_DTYPE, ndmin=1))
+        except ValueError:
+            pass
+    parsed = []
+    for lineno, line in enumerate(rows, start=2):
+        parts = line.strip().split(",")
+        try:
+            if len(parts) != len(LOSS_COLUMNS):
+                raise ValueError(f"{len(parts)} fields, expected {len(LOSS_COLUMNS)}")
+            parsed.append((int(parts[0]), *(float(p) for p in parts[1:])))
+        except ValueError as e:
+            raise RunError(f"{path}:{lineno}: malformed loss row ({e})") from None
+    return pd.DataFrame(np.array(parsed, dtype=_LOSS_DTYPE))
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """One folder under a runs root: what it trained and how far it got, or a one-line reason why it cannot be read."""
@@ -196,17 +219,7 @@ class Run:
             raise RunError(f"{path}: cannot read ({e})") from None
         if not lines or tuple(lines[0].strip().split(",")) != LOSS_COLUMNS:
             raise RunError(f"{path}: header must be {','.join(LOSS_COLUMNS)}")
-        rows = []
-        for lineno, line in enumerate(lines[1:], start=2):
-            parts = line.strip().split(",")
-            try:
-                if len(parts) != len(LOSS_COLUMNS):
-                    raise ValueError(f"{len(parts)} fields, expected {len(LOSS_COLUMNS)}")
-                rows.append([int(parts[0])] + [float(p) for p in parts[1:]])
-            except ValueError as e:
-                raise RunError(f"{path}:{lineno}: malformed loss row ({e})") from None
-        df = pd.DataFrame(rows, columns=list(LOSS_COLUMNS))
-        df["iteration"] = df["iteration"].astype("int64")
+        df = _parse_loss_rows(path, lines[1:])
         # A killed-then-resumed run is rewritten, but a reader may catch one mid-resume: last row wins.
         return df.drop_duplicates("iteration", keep="last").reset_index(drop=True)
 

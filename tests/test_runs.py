@@ -8,7 +8,7 @@ import pytest
 from tiny import tiny_run
 
 from emogan.errors import PathError, RunError
-from emogan.runs import Run, loss_log_notes, nearest, open_run, scan_runs
+from emogan.runs import LOSS_COLUMNS, Run, loss_log_notes, nearest, open_run, scan_runs
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,24 @@ def test_torn_last_loss_line_is_ignored_and_bad_rows_are_named(root, tmp_path):
     (run_dir / "losses.csv").write_text("\n".join(text) + "\n")
     with pytest.raises(RunError, match=r"losses.csv:4: malformed loss row"):
         Run(run_dir).losses()
+
+
+@pytest.mark.parametrize("row, why", [("3,0.5,0.5,0.5,0.5", "5 fields, expected 6"), ("3,0.5,,0.5,0.5,1", "could not convert"),
+                                     ("3.0,0.5,0.5,0.5,0.5,1", "invalid literal for int")])
+def test_each_malformed_row_is_named_by_its_line(root, tmp_path, row, why):
+    run_dir = copy_run(root, tmp_path, "bad")
+    text = (run_dir / "losses.csv").read_text().splitlines()
+    text[3] = row
+    (run_dir / "losses.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(RunError, match=rf"losses.csv:4: malformed loss row \({why}"):
+        Run(run_dir).losses()
+
+
+def test_a_header_only_log_is_an_empty_frame(root, tmp_path):
+    run_dir = copy_run(root, tmp_path, "fresh")
+    (run_dir / "losses.csv").write_text((run_dir / "losses.csv").read_text().splitlines()[0] + "\n")
+    df = Run(run_dir).losses()
+    assert df.empty and list(df.columns) == list(LOSS_COLUMNS) and df["iteration"].dtype == np.int64
 
 
 def test_nan_losses_load_as_nan(root, tmp_path):
