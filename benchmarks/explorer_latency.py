@@ -4,10 +4,11 @@
     sidebar's iteration control, first visit of an iteration (grids decoded) and revisit (cached);
 (b) a 9-step interpolation strip for six models: the page's own calls (6 generators x 9 latents + tiling + PNG) for a
     new endpoint seed, generators already loaded, and the whole latent page's AppTest rerun for the same change;
-(c) cold start: `streamlit run` process start to the first full render of the landing page in chromium (charts
-    drawn, no script running), then a click to each other page until it is drawn, on the same fresh server; the
-    same clock for the smallest app of the stack (a title and one plotly chart), the floor under any page; and
-    each page's AppTest first run in a fresh process (imports + first script run, no browser).
+(c) cold start: `streamlit run` process start to the first full render of the landing page in a fresh chromium
+    (its four loss plots painted, the runs table shown, no script running), then a click to each other page until it is
+    drawn, on the same fresh server; the same clock for the smallest app of the stack (a title and one chart), the
+    floor under any page; and each page's AppTest first run in a fresh process (imports + first script run, no
+    browser).
 
 Runs: six full-size M1..M6 run folders written here (untrained seeded generators, 4850 iterations of synthetic
 losses, a snapshot every 50 iterations plus the original's iterations, 64 fixed latents, weights at the
@@ -40,6 +41,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from emogan.original import ORIGINAL_ITERATIONS  # noqa: E402
+from explorer.charts import DRAWN_JS  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -234,10 +236,11 @@ def _drawn(page, title: str, images: int) -> None:
     page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
 
 
-FLOOR_APP = """import plotly.graph_objects as go
-import streamlit as st
+FLOOR_APP = """import streamlit as st
+from streamlit_echarts import st_echarts
 st.header("Floor")
-st.plotly_chart(go.Figure(go.Scatter(x=list(range(10)), y=list(range(10)))))
+st_echarts({"xAxis": {"type": "value"}, "yAxis": {"type": "value"},
+            "series": [{"type": "line", "data": [[i, i] for i in range(10)]}]})
 """
 
 
@@ -278,9 +281,9 @@ def _browser_on(script: Path, args: list[str], marks: dict[str, float]):
 
 def bench_browser_cold(root: Path) -> dict[str, float] | None:
     """Seconds from `streamlit run explorer_app.py` to: the server answering, the landing page's title drawn, and
-    the landing page fully drawn in chromium (all four charts' traces); then, on the same fresh server, from a
-    click on each other page in the sidebar to that page fully drawn (its module's first import included). None
-    without a browser."""
+    the landing page fully drawn in chromium (its loss plots painted, the runs table shown); then, on the same
+    fresh server, from a click on each other page in the sidebar to that page fully drawn (its module's first import
+    included). None without a browser."""
     if not CHROMIUM.exists():
         return None
     n_runs = selected_runs(root)
@@ -288,9 +291,8 @@ def bench_browser_cold(root: Path) -> dict[str, float] | None:
     with _browser_on(REPO / "explorer_app.py", ["--runs", str(root)], marks) as (page, proc, t0):
         page.wait_for_selector("h2", timeout=120_000)
         marks["title drawn"] = time.perf_counter() - t0
-        # four charts, each with a raw and a smoothed trace per selected run
-        page.wait_for_function("n => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace')"
-                               ".length >= 4 * 2 * n", arg=n_runs, timeout=120_000)
+        page.wait_for_function(DRAWN_JS, arg=1, timeout=120_000, polling=50)     # the four plots: one canvas
+        page.wait_for_selector("[data-testid='stTable']", timeout=120_000)
         page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
         marks["fully drawn"] = time.perf_counter() - t0
         marks["server CPU"] = _proc_cpu(proc.pid)
@@ -304,9 +306,8 @@ def bench_browser_cold(root: Path) -> dict[str, float] | None:
 
 
 def bench_browser_floor() -> dict[str, float] | None:
-    """The same clock for the smallest app of the same stack (a title and one 10-point plotly chart): what any
-    Streamlit page with a plotly chart costs on this machine before the explorer does anything. None without a
-    browser."""
+    """The same clock for the smallest app of the same stack (a title and one 10-point chart): what any Streamlit
+    page with a chart costs on this machine before the explorer does anything. None without a browser."""
     if not CHROMIUM.exists():
         return None
     marks: dict[str, float] = {}
@@ -314,7 +315,7 @@ def bench_browser_floor() -> dict[str, float] | None:
         script = Path(tmp) / "floor_app.py"
         script.write_text(FLOOR_APP)
         with _browser_on(script, [], marks) as (page, _, t0):
-            page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=120_000)
+            page.wait_for_function(DRAWN_JS, arg=1, timeout=120_000, polling=50)
             page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
             marks["fully drawn"] = time.perf_counter() - t0
     return marks
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         print("    streamlit run -> landing page in chromium, then a click to each other page: "
               + (", ".join(f"{k} {v:.2f} s" for k, v in cold.items()) if cold else f"skipped (no {CHROMIUM})"))
         floor = bench_browser_floor()
-        print("    the floor, streamlit run -> a title and one plotly chart drawn (the smallest app of this stack): "
+        print("    the floor, streamlit run -> a title and one chart drawn (the smallest app of this stack): "
               + (", ".join(f"{k} {v:.2f} s" for k, v in floor.items()) if floor else f"skipped (no {CHROMIUM})"))
         if args.json:
             args.json.write_text(json.dumps({"iteration": a, "interpolation": b, "cold_apptest": cold_apptest,

@@ -35,36 +35,63 @@ def first_nonfinite(losses: pd.DataFrame, columns: Sequence[str] = ("loss_D", "l
     return int(losses["iteration"].to_numpy()[bad.argmax()]) if bad.any() else None
 
 
-def thin(frame: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Every k-th row so that at most ~max_points remain, always keeping the last row (the newest value)."""
-    n = len(frame)
+def envelope_rows(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Which of the values to keep (a mask, at most ~max_points True) to draw the same line as all of them: in each of
+    max_points/2 equal slices, the lowest and the highest value (and the first non-finite one, so a gap stays a gap),
+    plus the first and the last. Unlike every k-th value, a one-iteration spike survives: it is what a noisy GAN
+    loss is made of."""
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
     if n <= max_points:
-        return frame
-    step = int(np.ceil(n / max_points))
+        return np.ones(n, dtype=bool)
+    finite = np.isfinite(y)
+    slice_of = np.arange(n) * max(1, max_points // 2) // n
+    starts = np.flatnonzero(np.diff(slice_of, prepend=-1))
+    low = np.minimum.reduceat(np.where(finite, y, np.inf), starts)[slice_of]
+    high = np.maximum.reduceat(np.where(finite, y, -np.inf), starts)[slice_of]
     keep = np.zeros(n, dtype=bool)
-    keep[::step] = True
-    keep[-1] = True
-    return frame[keep]
+    keep[[0, n - 1]] = True
+    for rows in (finite & (y == low), finite & (y == high), ~finite):
+        hits = np.flatnonzero(rows)
+        keep[hits[np.unique(slice_of[hits], return_index=True)[1]]] = True     # the first hit of each slice
+    return keep
+
+
+def round_step(at_least: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `at_least`: grid iterations a reader can take in."""
+    decade = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * decade >= at_least:
+                return m * decade
+        decade *= 10
 
 
 def curve_frame(losses: Mapping[str, pd.DataFrame], weight: float = 0.6,
                 quantities: Sequence[str] = tuple(QUANTITIES), max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Long frame (run, quantity, iteration, raw, smoothed) of several runs' curves, smoothed then thinned.
+    """Long frame (run, quantity, iteration, raw, smoothed, on_grid) of several runs' curves, smoothed on every
+    logged iteration first, then cut down: each run keeps the `envelope_rows` of its raw values and the rows of a
+    grid all the runs share (every step-th iteration, at most about max_points/2 of them, the step a round number
+    such as 10 or 20, and each run's last row).
 
-    Smoothing runs on every logged iteration before thinning, so thinning changes the drawing, never the values."""
+    A chart draws the raw line through all the rows and the smoothed line through the grid rows, where every run
+    has a value at the same iterations: what a tooltip comparing the runs at one iteration needs."""
+    last = max((int(df["iteration"].max()) for df in losses.values() if len(df)), default=0)
+    step = round_step(last / max(1, max_points // 2))
     parts = []
     for run, df in losses.items():
+        its = df["iteration"].to_numpy(dtype=np.int64)
+        on_grid = its % step == 0
+        on_grid[-1:] = True
         for q in quantities:
-            part = pd.DataFrame({"iteration": df["iteration"].to_numpy(), "raw": df[q].to_numpy(dtype=np.float64)})
-            part["smoothed"] = smooth(part["raw"].to_numpy(), weight)
-            part = thin(part, max_points)
-            part.insert(0, "quantity", q)
-            part.insert(0, "run", run)
-            parts.append(part)
+            raw = df[q].to_numpy(dtype=np.float64)
+            keep = envelope_rows(raw, max_points) | on_grid
+            parts.append(pd.DataFrame({"run": run, "quantity": q, "iteration": its[keep], "raw": raw[keep],
+                                       "smoothed": smooth(raw, weight)[keep], "on_grid": on_grid[keep]}))
     if not parts:
         return pd.DataFrame({"run": pd.Series(dtype=str), "quantity": pd.Series(dtype=str),
                              "iteration": pd.Series(dtype="int64"), "raw": pd.Series(dtype=float),
-                             "smoothed": pd.Series(dtype=float)})
+                             "smoothed": pd.Series(dtype=float), "on_grid": pd.Series(dtype=bool)})
     return pd.concat(parts, ignore_index=True)
 
 

@@ -1,25 +1,61 @@
-"""Plotly figures of the explorer: one figure per quantity (losses, change, a metric) with every run as a trace on the
-shared iteration axis, and the emotion-mix bars."""
+"""The explorer's charts as ECharts options: one chart per quantity (losses, change, a metric) with every run as a
+series on the shared iteration axis, and the emotion-mix bars; `show` draws one, a click setting the iteration.
+
+ECharts (through streamlit-echarts) draws on a canvas from a 2.5 MB bundle; plotly.js's 4.7 MB bundle and its SVG
+node per point took most of the explorer's cold start on a 2-core CPU."""
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.colors import qualitative
 
 from emogan.catalog import model_rank
-from emogan.curves import thin
 
-PALETTE = qualitative.Plotly    # ten colours; M1..M8 keep theirs on every chart and page
-HEIGHT = 300
-# Points of a smoothed curve, each with an invisible marker: plotly selects (click-to-set-iteration) only markers,
-# and every marker is an SVG node the browser lays out. 150 points, one per ~33 iterations of a 5000-iteration run
-# and a few pixels apart, are enough to click on and to draw a smoothed curve; the faint raw line keeps all the
-# points of `curve_frame`.
-CLICK_POINTS = 150
+# Plotly's ten colours, kept from the explorer's first charts: M1..M8 keep theirs on every chart and page.
+PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
+           "#FECB52")
+HEIGHT = 300         # px of a chart with one plot
+PANEL_ROW = 290      # px per row of plots in a panel (curve_panel)
+DIGITS = 5      # significant digits sent per value: the tooltips show 4 decimals of values near 1
+
+# A click inside a plot area sends its iteration (the x under the pointer) to Python; elsewhere (the legend, the
+# titles) nothing is sent. A trigger value: every click counts, the same iteration twice included.
+CLICK = """function (e) {
+  const at = [e.offsetX, e.offsetY], grids = chart.getOption().grid.length;
+  for (let i = 0; i < grids; i++)
+    if (chart.containPixel({gridIndex: i}, at)) return Math.round(chart.convertFromPixel({gridIndex: i}, at)[0]);
+  return undefined;
+}"""
+
+# For checks in a browser (the end-to-end tests, the latency benchmark): whether at least n charts of the page are
+# drawn. ECharts paints a chart's canvas in one pass, so a canvas with painted pixels shows all its series.
+DRAWN_JS = """n => [...document.querySelectorAll('[data-testid=stMain] .echarts-container canvas')].filter(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+  return false; }).length >= n"""
+
+# The tooltip of a curve chart: per run, the logged value and the smoothed one at the grid iteration under the
+# pointer (the raw lines stay out of it). Names are escaped: a run folder's name is not HTML.
+_CURVE_TOOLTIP = """function (ps) {
+  const esc = s => String(s).replace(/[&<>"']/g, c => '&#' + c.charCodeAt(0) + ';');
+  const fmt = v => (v === null || v === undefined || Number.isNaN(v)) ? '–' : Number(v).toFixed(4);
+  const get = (p, k) => p.value[p.dimensionNames.indexOf(k)];
+  const sm = ps.filter(p => p.seriesId.endsWith(':smoothed'));
+  const rows = sm.map(p => { const y = p.dimensionNames[p.encode.y[0]];
+    return p.marker + '<b>' + esc(p.seriesName) + '</b> ' + fmt(get(p, y.replace('smoothed', 'raw'))) +
+      ' · smoothed ' + fmt(get(p, y)); });
+  return rows.length ? 'iteration ' + get(sm[0], 'iteration') + '<br>' + rows.join('<br>') : '';
+}"""
+
+
+def _js(code: str):
+    """A JavaScript function inside ECharts options. streamlit-echarts registers its component when imported, which
+    takes a running Streamlit (a script run): it is imported where charts are made, not with this module."""
+    from streamlit_echarts import JsCode
+    return JsCode(code)
 
 
 def color_for(model: str, name: str = "") -> str:
@@ -35,89 +71,168 @@ def trace_labels(models: dict[str, str]) -> dict[str, str]:
     return {run: (m if m and counts[m] == 1 else run) for run, m in models.items()}
 
 
-def _layout(fig: go.Figure, title: str, log: bool, iteration: int | None) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0.0, "font": {"size": 15}}, height=HEIGHT,
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, hovermode="closest", clickmode="event+select",
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0,
-                              "font": {"size": 11}},
-                      xaxis_title="iteration", uirevision="keep")   # keep zoom when the page redraws
-    if log:
-        fig.update_yaxes(type="log")
-    return mark_iteration(fig, iteration)
+def values(a: np.ndarray | pd.Series, *, positive: bool = False) -> list[float | None]:
+    """Numbers for a chart: DIGITS significant digits, and null for what cannot be drawn (NaN/inf, and on a log
+    axis anything at or below zero), which ECharts draws as a gap."""
+    y = np.asarray(a, dtype=np.float64)
+    ok = np.isfinite(y) & ((y > 0) if positive else True)
+    out = np.zeros_like(y)
+    nz = ok & (y != 0)
+    # Round at the value's own scale; multiplying or dividing by an exact power of ten lands on the shortest
+    # decimal, so the JSON says 0.69315 rather than 0.6931471824645996.
+    shift = DIGITS - 1 - np.floor(np.log10(np.abs(y[nz])))
+    up, down = 10.0 ** np.clip(shift, 0, None), 10.0 ** np.clip(-shift, 0, None)
+    out[nz] = np.round(y[nz] * up / down) * down / up
+    listed = out.tolist()
+    for i in np.flatnonzero(~ok):
+        listed[i] = None
+    return listed
 
 
-def mark_iteration(fig: go.Figure, iteration: int | None) -> go.Figure:
-    """A dotted vertical line at the current iteration (added last, so a cached figure can take it per rerun)."""
+def _chart(title: str, series: list[dict], legend: list[str], *, log: bool = False, x_name: str = "iteration",
+           tooltip: dict | None = None, **extra) -> dict:
+    return {
+        "animation": False,    # every rerun redraws: no chart should spend a second sliding into place
+        "title": {"text": title, "left": 0, "top": 0, "textStyle": {"fontSize": 14}},
+        # under the title, one line (paged when the runs do not fit): a title can be long, and so can run names
+        "legend": {"data": legend, "type": "scroll", "left": 0, "right": 0, "top": 22, "itemWidth": 16,
+                   "itemHeight": 8, "itemGap": 8},
+        "grid": {"left": 8, "right": 16, "top": 56, "bottom": 26, "containLabel": True},
+        "tooltip": tooltip or {"trigger": "axis", "confine": True},
+        "xAxis": {"type": "value", "name": x_name, "nameLocation": "middle", "nameGap": 24},
+        "yAxis": {"type": "log" if log else "value", "scale": True},
+        "series": series,
+        **extra,
+    }
+
+
+def mark_iteration(options: dict, iteration: int | None) -> dict:
+    """A dotted vertical line at the current iteration on every plot of the chart (added last, so a cached chart can
+    take it per rerun)."""
     if iteration is not None:
-        fig.add_vline(x=iteration, line_dash="dot", line_color="#888", line_width=1)
-    return fig
+        plots = len(options["xAxis"]) if isinstance(options["xAxis"], list) else 1
+        options["series"] += [{"type": "line", "id": f"current-iteration:{i}", "data": [], "silent": True,
+                               "tooltip": {"show": False}, "xAxisIndex": i, "yAxisIndex": i,
+                               "markLine": {"silent": True, "symbol": "none", "label": {"show": False},
+                                            "lineStyle": {"type": "dotted", "color": "#888", "width": 1},
+                                            "data": [{"xAxis": int(iteration)}]}} for i in range(plots)]
+    return options
 
 
-def curve_figure(data: pd.DataFrame, quantity: str, title: str, models: dict[str, str], *, iteration: int | None,
-                 log: bool = False, show_raw: bool = True) -> go.Figure:
-    """All runs' curves of one quantity: a smoothed line per run (hover: run, iteration, raw and smoothed value)
-    over a faint raw line. `data` is `emogan.curves.curve_frame`'s long frame."""
-    fig = go.Figure()
+def curve_panel(data: pd.DataFrame, quantities: dict[str, str], models: dict[str, str], *, iteration: int | None,
+                log: bool = False, show_raw: bool = True) -> dict:
+    """One chart with a plot per quantity (two per row, titled by `quantities`' labels): every run's smoothed line
+    over its faint raw line, one legend entry per run for all the plots. `data` is `emogan.curves.curve_frame`'s
+    long frame: the raw line goes through all of a run's rows, the smoothed line through the grid rows all runs
+    share, so a plot's tooltip lists every run at the iteration under the pointer."""
     names = trace_labels(models)
-    part = data[data["quantity"] == quantity]
-    for run, d in part.groupby("run", sort=False):
-        color = color_for(models.get(run, ""), run)
-        x = d["iteration"].to_numpy()
-        raw = d["raw"].to_numpy(dtype=np.float32)
-        if show_raw:
-            fig.add_trace(go.Scatter(x=x, y=raw, mode="lines", line={"color": color, "width": 1}, opacity=0.25,
-                                     hoverinfo="skip", showlegend=False, legendgroup=run, name=f"{run} raw"))
-        s = thin(d, CLICK_POINTS)
-        fig.add_trace(go.Scatter(
-            x=s["iteration"].to_numpy(), y=s["smoothed"].to_numpy(dtype=np.float32),
-            customdata=s["raw"].to_numpy(dtype=np.float32), mode="lines+markers",
-            marker={"size": 4, "opacity": 0.0},  # invisible: something to click on along the curve
-            line={"color": color, "width": 2}, name=names.get(run, run), legendgroup=run,
-            hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>{title} %{{customdata:.4f}}"
-                          f"<br>smoothed %{{y:.4f}}<extra></extra>"))
-    return _layout(fig, title, log, iteration)
+    datasets, series, legend = [], [], []
+    for run, d in data.groupby("run", sort=False):
+        color, label = color_for(models.get(run, ""), run), names.get(run, run)
+        legend.append(label)
+        line = {"type": "line", "name": label, "color": color, "showSymbol": False}
+        grid = {"iteration": d.loc[d["on_grid"] & (d["quantity"] == next(iter(quantities))), "iteration"].tolist()}
+        for i, q in enumerate(quantities):
+            part = d[d["quantity"] == q]
+            on_grid = part[part["on_grid"]]
+            grid |= {f"raw {q}": values(on_grid["raw"], positive=log),
+                     f"smoothed {q}": values(on_grid["smoothed"], positive=log)}
+            axes = {"xAxisIndex": i, "yAxisIndex": i}
+            if show_raw:
+                datasets.append({"id": f"{run}:{q}:raw", "source": {"iteration": part["iteration"].tolist(),
+                                                                     f"raw {q}": values(part["raw"], positive=log)}})
+                # out of the tooltip: ECharts lists only the series nearest the pointer, and raw rows differ by run
+                series.append(line | axes | {"id": f"{q}:{run}:raw", "datasetId": f"{run}:{q}:raw", "silent": True,
+                                             "tooltip": {"show": False}, "z": 1,
+                                             "encode": {"x": "iteration", "y": f"raw {q}"},
+                                             "lineStyle": {"width": 1, "opacity": 0.25}})
+            series.append(line | axes | {"id": f"{q}:{run}:smoothed", "datasetId": f"{run}:grid", "z": 2,
+                                         "encode": {"x": "iteration", "y": f"smoothed {q}"},
+                                         "lineStyle": {"width": 2}})
+        datasets.append({"id": f"{run}:grid", "source": grid})
+    # Two plots per row, each row PANEL_ROW px: its title, then the plot with its axis labels.
+    place = [{"left": "0%" if i % 2 == 0 else "53%", "right": "53%" if i % 2 == 0 else "2%",
+              "top": 28 + PANEL_ROW * (i // 2)} for i in range(len(quantities))]
+    options = {
+        "animation": False,
+        "legend": {"data": legend, "type": "scroll", "left": 0, "right": 0, "top": 0, "itemWidth": 16,
+                   "itemHeight": 8, "itemGap": 8},
+        "title": [{"text": t, "left": p["left"], "top": p["top"], "textStyle": {"fontSize": 14}}
+                  for t, p in zip(quantities.values(), place)],
+        "grid": [{"left": p["left"], "right": p["right"], "top": p["top"] + 26, "height": PANEL_ROW - 56,
+                  "containLabel": True} for p in place],
+        "xAxis": [{"gridIndex": i, "type": "value", "name": "iteration", "nameLocation": "middle", "nameGap": 24}
+                  for i in range(len(place))],
+        "yAxis": [{"gridIndex": i, "type": "log" if log else "value", "scale": True} for i in range(len(place))],
+        "tooltip": {"trigger": "axis", "confine": True, "formatter": _js(_CURVE_TOOLTIP)},
+        "dataset": datasets,
+        "series": series,
+    }
+    return mark_iteration(options, iteration)
 
 
-def profile_figure(profiles: dict[str, pd.DataFrame], models: dict[str, str], *, iteration: int | None) -> go.Figure:
+def panel_height(plots: int) -> int:
+    return 28 + PANEL_ROW * ((plots + 1) // 2)
+
+
+def _line(name: str, color: str, x: pd.Series, y: pd.Series, *, log: bool = False, symbol: int = 3) -> dict:
+    return {"type": "line", "name": name, "color": color, "symbol": "circle", "symbolSize": symbol, "showSymbol": True,
+            "lineStyle": {"width": 2}, "data": [[int(i), v] for i, v in zip(x, values(y, positive=log))]}
+
+
+def profile_chart(profiles: dict[str, pd.DataFrame], models: dict[str, str], *, iteration: int | None) -> dict:
     """Mean change of the fixed-latent faces since the previous snapshot, per run: spikes are mode hops."""
-    fig = go.Figure()
     names = trace_labels(models)
-    for run, df in profiles.items():
-        fig.add_trace(go.Scatter(
-            x=df["iteration"], y=df["change"], mode="lines+markers", marker={"size": 4},
-            line={"color": color_for(models.get(run, ""), run), "width": 2}, name=names.get(run, run),
-            hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>mean change %{{y:.1f}} grey levels<extra></extra>"))
-    fig = _layout(fig, "Change since the previous snapshot (mean |Δ| of the fixed-latent faces)", False, iteration)
-    fig.update_yaxes(title="grey levels", rangemode="tozero")
-    return fig
+    series = [_line(names.get(run, run), color_for(models.get(run, ""), run), df["iteration"], df["change"])
+              for run, df in profiles.items()]
+    options = _chart("Change since the previous snapshot (mean |Δ| of the fixed-latent faces, grey levels)", series,
+                     [s["name"] for s in series],
+                     tooltip={"trigger": "axis", "confine": True, "valueFormatter": _js(
+                         "function (v) { return v === null ? '–' : v.toFixed(1) + ' grey levels'; }")})
+    options["yAxis"]["min"] = 0
+    return mark_iteration(options, iteration)
 
 
-def metric_figure(series: dict[str, pd.DataFrame], key: str, title: str, models: dict[str, str], *,
-                  iteration: int | None, log: bool = False, x_max: int | None = None,
-                  baseline: float | None = None) -> go.Figure:
+def metric_chart(series: dict[str, pd.DataFrame], key: str, title: str, models: dict[str, str], *,
+                 iteration: int | None, log: bool = False, x_max: int | None = None,
+                 baseline: float | None = None) -> dict:
     """One metric (column `key` of each run's frame) against iteration; the real faces' figure dashed."""
-    fig = go.Figure()
     names = trace_labels(models)
-    for run, d in series.items():
-        fig.add_trace(go.Scatter(
-            x=d["iteration"], y=d[key], mode="lines+markers", marker={"size": 5}, name=names.get(run, run),
-            line={"color": color_for(models.get(run, ""), run), "width": 2},
-            hovertemplate=f"<b>{run}</b><br>iteration %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"))
+    lines = [_line(names.get(run, run), color_for(models.get(run, ""), run), d["iteration"], d[key], log=log,
+                   symbol=4) for run, d in series.items()]
+    options = _chart(title, lines, [s["name"] for s in lines], log=log,
+                     tooltip={"trigger": "axis", "confine": True, "valueFormatter": _js(
+                         "function (v) { return v === null ? '–' : Number(v.toPrecision(4)).toString(); }")})
     if baseline is not None and not (log and baseline <= 0):
-        fig.add_hline(y=baseline, line_dash="dash", line_color="#999", line_width=1,
-                      annotation_text="real faces", annotation_position="top left")
+        options["series"].append({"type": "line", "id": "real-faces", "data": [], "silent": True,
+                                  "tooltip": {"show": False},
+                                  "markLine": {"silent": True, "symbol": "none",
+                                               "label": {"formatter": "real faces", "position": "insideStartTop"},
+                                               "lineStyle": {"type": "dashed", "color": "#999", "width": 1},
+                                               "data": [{"yAxis": float(baseline)}]}})
     if x_max:
-        fig.update_xaxes(range=[0, x_max])     # the loss curves' span, so the two pages line up
-    return _layout(fig, title, log, iteration)
+        options["xAxis"] |= {"min": 0, "max": int(x_max)}   # the loss curves' span, so the two pages line up
+    return mark_iteration(options, iteration)
 
 
-def emotion_figure(mix: pd.DataFrame, title: str) -> go.Figure:
+def emotion_chart(mix: pd.DataFrame, title: str) -> dict:
     """Grouped bars: each emotion's share among generated faces beside its share in FER2013's training set."""
-    fig = go.Figure()
-    for col, color in zip(mix.columns, ("#636EFA", "#BBBBBB")):
-        fig.add_trace(go.Bar(x=list(mix.index), y=mix[col], name=str(col), marker_color=color,
-                             hovertemplate="%{x}: %{y:.1%}<extra>" + str(col) + "</extra>"))
-    fig.update_layout(barmode="group", title={"text": title, "x": 0.0, "font": {"size": 15}}, height=HEIGHT,
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis_tickformat=".0%",
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0})
-    return fig
+    series = [{"type": "bar", "name": str(col), "color": color, "data": values(mix[col])}
+              for col, color in zip(mix.columns, ("#636EFA", "#BBBBBB"))]
+    percent = _js("function (v) { return v === null ? '–' : (100 * v).toFixed(1) + '%'; }")
+    options = _chart(title, series, [s["name"] for s in series], x_name="",
+                     tooltip={"trigger": "axis", "confine": True, "valueFormatter": percent})
+    options["xAxis"] = {"type": "category", "data": [str(e) for e in mix.index]}
+    options["yAxis"] = {"type": "value", "min": 0,
+                        "axisLabel": {"formatter": _js("function (v) { return Math.round(100 * v) + '%'; }")}}
+    return options
+
+
+def show(options: dict, key: str, on_click: Callable[[str], None] | None = None, height: int = HEIGHT) -> None:
+    """Draw a chart in the current container; with `on_click`, a click in a plot area calls on_click(key), with the
+    clicked iteration in the component's value (`session.iteration_from_click`)."""
+    from streamlit_echarts import st_echarts
+    if on_click is None:
+        st_echarts(options, height=f"{height}px", key=key)
+    else:
+        st_echarts(options, height=f"{height}px", key=key, events={"zr:click": CLICK}, on_change=lambda: on_click(key))

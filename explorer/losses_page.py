@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -21,7 +19,7 @@ SHOW_RAW = "show_raw"
 def page() -> None:
     sel = common.begin("Runs and loss curves",
                        "Smoothed with TensorBoard's debiased moving average; hover for the raw value. "
-                       "Click a point to make its iteration current on every page.")
+                       "Click a chart to make the iteration under the pointer current on every page.")
     if sel is None:
         return
     _charts()
@@ -49,26 +47,21 @@ def _charts() -> None:
         if hidden:
             st.caption(f"Log scale hides {hidden} values at or below zero.")
     models = tuple((r.name, r.model) for r in sel.runs)
-    pairs = [("loss_G", "loss_D"), ("D_x", "D_G_z")]
-    for row in pairs:
-        cols = st.columns(2)
-        for col, q in zip(cols, row):
-            fig = _figure(key, q, models, bool(st.session_state.get(LOG_Y)), bool(st.session_state.get(SHOW_RAW)))
-            charts.mark_iteration(fig, iteration)
-            chart_key = f"curve_{q}"
-            col.plotly_chart(fig, key=chart_key, on_select=partial(session.on_chart_select, chart_key),
-                             selection_mode="points", config={"displaylogo": False})
+    chart = _panel(key, models, bool(st.session_state.get(LOG_Y)), bool(st.session_state.get(SHOW_RAW)))
+    charts.show(charts.mark_iteration(chart, iteration), "curves", on_click=session.on_chart_click,
+                height=charts.panel_height(len(QUANTITIES)))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _figure(key: loaders.CurveKey, quantity: str, models: tuple[tuple[str, str], ...], log: bool, raw: bool):
-    """A quantity's figure without the iteration line, cached: copying a figure is cheaper than building it."""
-    return charts.curve_figure(loaders.curve_data(key), quantity, QUANTITIES[quantity], dict(models), iteration=None,
-                               log=log, show_raw=raw)
+@st.cache_data(max_entries=16, show_spinner=False)
+def _panel(key: loaders.CurveKey, models: tuple[tuple[str, str], ...], log: bool, raw: bool) -> dict:
+    """The four quantities' plots without the iteration line, cached (each call gets its own copy to add it to)."""
+    return charts.curve_panel(loaders.curve_data(key), QUANTITIES, dict(models), iteration=None, log=log, show_raw=raw)
 
 
 def _table(runs: list) -> None:
-    """The runs as TensorBoard/W&B list them: what, how far, and the latest values."""
+    """The runs as TensorBoard/W&B list them: what, how far, and the latest values. A static table: a handful of
+    rows needs no grid widget, and the page does not wait for one (its scripts and canvas cost the landing page
+    about half a second on a 2-core CPU)."""
     rows = []
     for r in runs:
         df, err = loaders.losses(r)
@@ -77,19 +70,20 @@ def _table(runs: list) -> None:
         rows.append({
             "run": r.name, "model": r.model, "emotion": r.emotion, "data": r.dataset, "state": r.state,
             "iteration": f"{r.iteration}/{r.iters}" if r.iters else str(r.iteration),
-            "loss G (last)": float(last["loss_G"]) if last is not None else np.nan,
-            "loss D (last)": float(last["loss_D"]) if last is not None else np.nan,
-            "loss G (mean, last 10%)": _tail_mean(finite, "loss_G"),
-            "loss D (mean, last 10%)": _tail_mean(finite, "loss_D"),
-            "minutes": float(last["seconds"]) / 60 if last is not None else np.nan,
+            "loss G (last)": _number(last["loss_G"] if last is not None else None),
+            "loss D (last)": _number(last["loss_D"] if last is not None else None),
+            "loss G (mean, last 10%)": _number(_tail_mean(finite, "loss_G")),
+            "loss D (mean, last 10%)": _number(_tail_mean(finite, "loss_D")),
+            "minutes": _number(float(last["seconds"]) / 60 if last is not None else None, 1),
             "what it is": REGISTRY[r.model].summary if r.model in REGISTRY else "",
             "problem": err or r.message,
         })
     st.subheader("Runs")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
-                                ("loss G (last)", "loss D (last)", "loss G (mean, last 10%)", "loss D (mean, last 10%)")}
-                 | {"minutes": st.column_config.NumberColumn(format="%.1f")})
+    st.table(pd.DataFrame(rows).set_index("run"))
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return f"{value:.{digits}f}" if value is not None and np.isfinite(value) else "–"
 
 
 def _tail_mean(df: pd.DataFrame | None, col: str) -> float:

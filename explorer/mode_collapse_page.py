@@ -6,8 +6,6 @@ The galleries need no metrics: they measure the faces on the spot."""
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -37,7 +35,7 @@ DEFAULT_SHOWN = ["fer_fid", "coverage", "msssim", "duplicate_rate", "ndb_frac", 
 def page() -> None:
     sel = common.begin("Mode collapse",
                        "Measured by `python -m emogan metrics RUN...` on the same N faces at every snapshot. "
-                       "Click a point to make its iteration current on every page.")
+                       "Click a chart to make the iteration under the pointer current on every page.")
     if sel is None:
         return
     frames = {r.name: loaders.metrics(r) for r in sel.runs}
@@ -116,11 +114,10 @@ def _curves(frames: dict) -> None:
                             else f"{METRIC_CHARTS[key][0]}: no values")
                 continue
             title, log, baseline = METRIC_CHARTS[key]
-            fig = charts.metric_figure(series, key, title, models, iteration=iteration, log=log, x_max=x_max,
-                                       baseline=_baseline(frames, baseline))
-            chart_key = f"metric_{key}"
-            col.plotly_chart(fig, key=chart_key, on_select=partial(session.on_chart_select, chart_key),
-                             selection_mode="points", config={"displaylogo": False})
+            chart = charts.metric_chart(series, key, title, models, iteration=iteration, log=log, x_max=x_max,
+                                        baseline=_baseline(frames, baseline))
+            with col:
+                charts.show(chart, f"metric_{key}", on_click=session.on_chart_click)
 
 
 # ---------------------------------------------------------------- galleries

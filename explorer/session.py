@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -127,25 +128,20 @@ def on_slider_change() -> None:
     st.session_state[ITERATION] = st.session_state[SLIDER]
 
 
-def iteration_from_selection(event: Any) -> int | None:
-    """The iteration of the first clicked point of a plotly selection event, or None."""
+def iteration_from_click(event: Any) -> int | None:
+    """The iteration a chart click sent (the chart's value, {'chart_event': iteration}), or None."""
     try:
-        points = event["selection"]["points"]
+        value = event["chart_event"]
     except (KeyError, TypeError):
+        value = getattr(event, "chart_event", None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
-    for p in points or []:
-        x = p.get("x") if isinstance(p, dict) else None
-        if x is not None:
-            try:
-                return round(float(x))
-            except (TypeError, ValueError):
-                continue
-    return None
+    return round(value)
 
 
-def on_chart_select(key: str) -> None:
-    """Plotly on_select callback: a clicked point sets the current iteration, and the whole app redraws."""
-    it = iteration_from_selection(st.session_state.get(key))
+def on_chart_click(key: str) -> None:
+    """Chart click callback: the clicked iteration becomes current, and the whole app redraws."""
+    it = iteration_from_click(st.session_state.get(key))
     if it is not None:
         set_iteration(it)
         st.rerun()     # from a callback inside a fragment: escalate to a full rerun so the sidebar follows

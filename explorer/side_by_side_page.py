@@ -134,6 +134,5 @@ def _emotion_mix() -> None:
     if mix is None:
         st.info(err)
         return
-    st.plotly_chart(charts.emotion_figure(mix, f"{info.model} at iteration {wit}: predicted emotions of "
-                                              f"{len(faces)} samples vs FER2013 train"), key="emotion_mix",
-                    config={"displaylogo": False})
+    charts.show(charts.emotion_chart(mix, f"{info.model} at iteration {wit}: predicted emotions of "
+                                          f"{len(faces)} samples vs FER2013 train"), "emotion_mix")

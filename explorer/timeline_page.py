@@ -3,8 +3,6 @@ change since the previous snapshot that makes mode hopping visible."""
 
 from __future__ import annotations
 
-from functools import partial
-
 import streamlit as st
 
 from emogan import gallery, timeline
@@ -164,6 +162,5 @@ def _profile() -> None:
         st.caption(p)
     if not profiles:
         return
-    fig = charts.profile_figure(profiles, {r.name: r.model for r in sel.runs}, iteration=session.current_iteration())
-    st.plotly_chart(fig, key="change_profile", on_select=partial(session.on_chart_select, "change_profile"),
-                    selection_mode="points", config={"displaylogo": False})
+    chart = charts.profile_chart(profiles, {r.name: r.model for r in sel.runs}, iteration=session.current_iteration())
+    charts.show(chart, "change_profile", on_click=session.on_chart_click)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emogan.curves import curve_frame, first_nonfinite, smooth, thin, values_at
+from emogan.curves import curve_frame, envelope_rows, first_nonfinite, round_step, smooth, values_at
 
 
 def tensorboard_smooth(values, weight):
@@ -53,22 +53,41 @@ def test_first_nonfinite_names_the_iteration():
     assert first_nonfinite(losses().iloc[:0]) is None
 
 
-def test_thin_keeps_the_last_row_and_bounds_the_size():
-    df = pd.DataFrame({"iteration": np.arange(10_001)})
-    out = thin(df, 1000)
-    assert len(out) <= 1001 and out.iteration.iloc[-1] == 10_000 and out.iteration.iloc[0] == 0
-    assert thin(df.iloc[:10], 1000) is not None and len(thin(df.iloc[:10], 1000)) == 10
+def test_envelope_keeps_spikes_gaps_and_ends_within_the_budget():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=5000)
+    y[1234], y[4321] = 50.0, -40.0          # one-iteration spikes, which every-k-th thinning drops
+    y[3000:3010] = np.nan                   # a gap (a diverged stretch) inside one slice
+    keep = envelope_rows(y, 1000)
+    kept = np.flatnonzero(keep)
+    assert keep.sum() <= 1002 and {0, 4999, 1234, 4321} <= set(kept)
+    assert np.isnan(y[keep]).sum() == 1 and 3000 <= kept[np.isnan(y[keep])][0] < 3010
+    # every slice of 10 values keeps its lowest and highest: the drawn band is the band of all the values
+    for start in range(0, 5000, 10):
+        part, mine = y[start:start + 10], y[start:start + 10][keep[start:start + 10]]
+        if np.isfinite(part).any():
+            assert np.nanmax(mine) == np.nanmax(part) and np.nanmin(mine) == np.nanmin(part)
+    assert envelope_rows(y[:800], 1000).all()
 
 
-def test_curve_frame_smooths_before_thinning():
+def test_round_steps():
+    assert [round_step(x) for x in (0.2, 1, 1.5, 3, 6, 12, 20, 21, 260)] == [1, 1, 2, 5, 10, 20, 20, 50, 500]
+
+
+def test_curve_frame_smooths_before_cutting_rows_and_shares_a_grid():
     a, b = losses(3000, seed=2), losses(40, seed=3)
     frame = curve_frame({"a": a, "b": b}, weight=0.8, max_points=500)
     assert set(frame.run) == {"a", "b"} and set(frame.quantity) == {"loss_G", "loss_D", "D_x", "D_G_z"}
     part = frame[(frame.run == "a") & (frame.quantity == "loss_G")]
-    assert len(part) <= 501
+    assert len(part) <= 500 + 250 + 2
     full = pd.Series(smooth(a.loss_G.to_numpy(), 0.8), index=a.iteration)
     np.testing.assert_allclose(part.smoothed.to_numpy(), full.loc[part.iteration].to_numpy())
     np.testing.assert_allclose(part.raw.to_numpy(), a.set_index("iteration").loss_G.loc[part.iteration].to_numpy())
+    assert a.loss_G.idxmax() + 1 in set(part.iteration)                    # the envelope keeps the highest value
+    # the grid: every 20th iteration (3000 / 250 = 12, rounded up to 20) for both runs, and each run's last row
+    grid_a = set(part.iteration[part.on_grid])
+    grid_b = set(frame[(frame.run == "b") & (frame.quantity == "D_x") & frame.on_grid].iteration)
+    assert grid_a == set(range(20, 3001, 20)) and grid_b == {20, 40}
     assert len(frame[(frame.run == "b") & (frame.quantity == "D_x")]) == 40
     assert curve_frame({}).empty
 

@@ -44,8 +44,19 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
-def charts(at: AppTest) -> list:
-    return at.main.get("plotly_chart")
+def charts(at: AppTest) -> list[dict]:
+    """The ECharts options of the main area's charts, as the browser receives them."""
+    return [json.loads(c.proto.json)["options"] for c in at.main.get("bidi_component")]
+
+
+def marked(chart: dict) -> list[int]:
+    """The iterations a chart marks as current, one per plot."""
+    return [d["xAxis"] for s in chart["series"] if s["id"].startswith("current-iteration:")
+            for d in s["markLine"]["data"]]
+
+
+def dataset(chart: dict, name: str) -> dict:
+    return next(d["source"] for d in chart["dataset"] if d["id"] == name)
 
 
 @pytest.fixture(autouse=True)
@@ -63,12 +74,18 @@ def test_every_page_renders_the_six_runs(explorer_runs, page):
     assert at.sidebar.multiselect[0].value == [f"M{i}-all-s0" for i in range(1, 7)]
     assert at.sidebar.select_slider(key="iteration_slider").value == 40      # no 950 here: the last snapshot
     if page == "losses":
-        assert len(charts(at)) == 4
-        spec = json.loads(charts(at)[0].proto.spec)
-        assert [t["name"] for t in spec["data"] if t.get("showlegend", True)] == [f"M{i}" for i in range(1, 7)]
-        assert "M1-all-s0" in spec["data"][1]["hovertemplate"]
-        assert any(s.get("x0") == 40 for s in spec["layout"].get("shapes", []))             # the current iteration
-        assert len(at.main.dataframe) == 1
+        assert len(charts(at)) == 1
+        chart = charts(at)[0]
+        assert [t["text"] for t in chart["title"]] == ["Loss G", "Loss D", "D(x)", "D(G(z))"]
+        assert chart["legend"]["data"] == [f"M{i}" for i in range(1, 7)]
+        assert [s["id"] for s in chart["series"][:2]] == ["loss_G:M1-all-s0:raw", "loss_G:M1-all-s0:smoothed"]
+        assert dataset(chart, "M1-all-s0:grid")["iteration"] == list(range(1, 41))
+        assert marked(chart) == [40] * 4                                                    # the current iteration
+        ids = [s["id"] for s in chart["series"]]
+        assert len(ids) == len(set(ids))                               # ECharts refuses to draw duplicate ids
+        table = at.main.table[0].value
+        assert list(table.index) == [f"M{i}-all-s0" for i in range(1, 7)] and table["state"].tolist() == ["done"] * 6
+        assert all(len(v.split(".")[1]) == 3 for v in table["loss G (last)"])         # 3 decimals, as text
     else:
         assert len(images(at)) >= 6
 
@@ -93,20 +110,20 @@ def test_changing_the_iteration_changes_the_images(explorer_runs, page):
 def test_the_curves_mark_the_current_iteration(explorer_runs):
     at = open_app(explorer_runs, "losses")
     at.sidebar.select_slider(key="iteration_slider").set_value(20).run()
-    for chart in charts(at):
-        assert [s["x0"] for s in json.loads(chart.proto.spec)["layout"]["shapes"]] == [20]
+    assert [marked(chart) for chart in charts(at)] == [[20] * 4]
 
 
 def test_losses_controls_smooth_and_log(explorer_runs):
     at = open_app(explorer_runs, "losses")
-    raw = json.loads(charts(at)[0].proto.spec)
+    smoothed = dataset(charts(at)[0], "M1-all-s0:grid")
     at.main.slider(key="smoothing").set_value(0.0).run()
-    flat = json.loads(charts(at)[0].proto.spec)
-    assert raw["data"][1]["y"] != flat["data"][1]["y"]
+    flat = dataset(charts(at)[0], "M1-all-s0:grid")
+    assert smoothed["smoothed loss_G"] != flat["smoothed loss_G"] and flat["smoothed loss_G"] == flat["raw loss_G"]
     at.main.toggle(key="log_y").set_value(True).run()
-    assert json.loads(charts(at)[0].proto.spec)["layout"]["yaxis"]["type"] == "log"
+    assert {y["type"] for y in charts(at)[0]["yAxis"]} == {"log"}
     at.main.toggle(key="show_raw").set_value(False).run()
-    assert len(json.loads(charts(at)[0].proto.spec)["data"]) == 6
+    assert [s["id"] for s in charts(at)[0]["series"] if s["id"].startswith("loss_G:")] == \
+        [f"loss_G:M{i}-all-s0:smoothed" for i in range(1, 7)]
 
 
 def test_latent_controls_change_the_strip(explorer_runs):
@@ -164,7 +181,7 @@ def test_damaged_runs_give_one_line_and_the_rest_works(runs):
             assert "damaged sample grid" in texts(at.main.error)
             assert len(images(at)) == 4                    # M3..M6 (M2's cell shows the error)
         if page == "losses":
-            assert len(charts(at)) == 4
+            assert len(charts(at)) == 1
     assert [e.label for e in at.sidebar.expander if "damaged" in e.label] == ["1 damaged run folder"]
 
 
@@ -222,10 +239,10 @@ def test_judge_with_weights_labels_faces_and_draws_the_emotion_mix(explorer_runs
     assert not at.main.info
     after = images(at)
     assert len(after) == len(before) and not set(after) & set(before)     # labels are drawn under the faces
-    mix = [c for c in charts(at) if "FER2013" in c.proto.spec]
+    mix = [c for c in charts(at) if "FER2013" in c["title"]["text"]]
     assert len(mix) == 1
-    spec = json.loads(mix[0].proto.spec)
-    assert [t["name"] for t in spec["data"]] == ["generated", "FER2013 train"]
+    assert [s["name"] for s in mix[0]["series"]] == ["generated", "FER2013 train"]
+    assert mix[0]["xAxis"]["data"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
 
 def test_play_toggles_and_the_range_limits_the_control(explorer_runs):
@@ -248,7 +265,7 @@ def test_change_view_and_evolution_strip(explorer_runs):
     at.main.toggle(key="tl_change").set_value(True).run()
     no_exception(at)
     assert len(images(at)) == n + 6 + 1                     # a heat map per run, and one under the strip
-    assert len(charts(at)) == 1 and "Change since the previous snapshot" in charts(at)[0].proto.spec
+    assert len(charts(at)) == 1 and "Change since the previous snapshot" in charts(at)[0]["title"]["text"]
     strip = images(at)[-2]
     at.main.multiselect(key="evo_its::M1-all-s0").set_value([10, 40]).run()
     assert images(at)[-2] != strip
@@ -256,11 +273,12 @@ def test_change_view_and_evolution_strip(explorer_runs):
 
 
 def test_chart_clicks_set_the_iteration():
-    from explorer.session import iteration_from_selection
-    event = {"selection": {"points": [{"x": 19.6, "y": 0.7, "curve_number": 1}], "point_indices": [18]}}
-    assert iteration_from_selection(event) == 20
-    assert iteration_from_selection({"selection": {"points": []}}) is None
-    assert iteration_from_selection(None) is None
+    from explorer.session import iteration_from_click
+    assert iteration_from_click({"chart_event": 19.6}) == 20
+    assert iteration_from_click({"chart_event": None}) is None
+    assert iteration_from_click({"chart_event": float("nan")}) is None
+    assert iteration_from_click({"chart_event": True}) is None
+    assert iteration_from_click({}) is None and iteration_from_click(None) is None
 
 
 def test_arguments_after_the_double_dash():
@@ -291,11 +309,11 @@ def test_the_landing_page_loads_no_other_page_and_no_metrics_library(explorer_ru
             f"sys.argv = ['explorer_app.py', '--runs', {str(explorer_runs)!r}]\n"
             f"at = AppTest.from_file({str(REPO / 'explorer_app.py')!r}, default_timeout=120).run()\n"
             "assert not at.exception, [e.value for e in at.exception]\n"
-            "print(json.dumps({'charts': len(at.main.get('plotly_chart')), 'modules': sorted(sys.modules)}))\n")
+            "print(json.dumps({'charts': len(at.main.get('bidi_component')), 'modules': sorted(sys.modules)}))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got["charts"] == 4                               # the landing page was drawn, by the script as run
+    assert got["charts"] == 1                               # the landing page was drawn, by the script as run
     others = {f"explorer.{module}" for module, *_ in explorer_app.PAGES if module != "losses_page"}
     assert not set(got["modules"]) & (others | {"sklearn", "scipy", "torchmetrics", "torch"})
 
@@ -352,4 +370,4 @@ def test_judging_a_conditional_model_counts_the_faces_drawn_as_asked(explorer_ru
     top = load_classifier(tmp_path / "clf").predict(grid).argmax(1)
     assert n == 16 and hits == int((top == np.arange(16) % 7).sum())
     assert "it was asked for emotions in FER2013's training mix" in texts(at.main.caption)
-    assert len([c for c in charts(at) if "FER2013" in c.proto.spec]) == 1
+    assert len([c for c in charts(at) if "FER2013" in c["title"]["text"]]) == 1

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from explorer.charts import DRAWN_JS
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -140,7 +142,7 @@ def test_every_page_renders_and_is_photographed(server, page):
         page.goto(f"{server}/{path}")
         settle(page)
         if name == "losses":
-            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length >= 4")
+            page.wait_for_function(DRAWN_JS, arg=1)
         assert_no_errors(page)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         if name in ("side-by-side", "timeline", "latent"):
@@ -174,18 +176,23 @@ def test_moving_the_iteration_control_changes_the_images_on_every_page(server, p
     assert_no_errors(page)
 
 
-def test_clicking_a_curve_point_sets_the_iteration(server, page):
+def test_the_curves_tooltip_lists_every_run_and_a_click_sets_the_iteration(server, page):
     page.goto(f"{server}/")
     settle(page)
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace .points path').length > 0")
-    # The smoothed trace of the first run in the Loss G chart: its 17th logged point is iteration 17.
-    point = page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace").nth(1).locator(".points path").nth(16)
-    box = point.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(DRAWN_JS, arg=1)
+    # The Loss G plot (the left half of the first row) spans iterations 0..40: its middle is iteration ~20, which a
+    # snapshot (every 10) holds.
+    box = page.locator("[data-testid=stMain] .echarts-container").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.47 / 2, box["y"] + 28 + 26 + 110
+    page.mouse.move(x, y)
+    tip = page.locator("[data-testid=stMain] .echarts-container div", has_text="smoothed").last
+    tip.wait_for(state="visible")
+    text = tip.inner_text()
+    assert text.startswith("iteration ") and all(f"M{i} " in text for i in range(1, 7)), text
+    page.mouse.click(x, y)
     page.wait_for_function("() => document.querySelector("
                            "'[data-testid=stSidebar] .st-key-iteration_slider input[type=range]')"
-                           "?.getAttribute('aria-valuetext') === '20'")   # 17 snaps to the nearest snapshot
+                           "?.getAttribute('aria-valuetext') === '20'")
     settle(page)
     assert_no_errors(page)
 

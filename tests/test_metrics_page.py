@@ -46,7 +46,12 @@ def open_page(root: Path) -> AppTest:
 
 
 def specs(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.main.get("plotly_chart")]
+    """The ECharts options of the page's charts, as the browser receives them."""
+    return [json.loads(c.proto.json)["options"] for c in at.main.get("bidi_component")]
+
+
+def marks(chart: dict, series_id: str, axis: str) -> list[float]:
+    return [d[axis] for s in chart["series"] if s.get("id", "").split(":")[0] == series_id for d in s["markLine"]["data"]]
 
 
 def test_curves_verdicts_and_galleries(measured):
@@ -61,14 +66,14 @@ def test_curves_verdicts_and_galleries(measured):
     assert any("python -m emogan metrics M2-all-s0" in str(i.value) for i in at.main.info)
 
     charts = specs(at)
-    titles = [c["layout"]["title"]["text"] for c in charts]
+    titles = [c["title"]["text"] for c in charts]
     assert any(t.startswith("MS-SSIM") for t in titles) and any(t.startswith("Near-duplicate") for t in titles)
     for c in charts:                              # the same axis span and cursor as the loss curves
-        assert c["layout"]["xaxis"]["range"] == [0, 40] and c["layout"]["clickmode"] == "event+select"
-        assert [s["x0"] for s in c["layout"]["shapes"] if s.get("line", {}).get("dash") == "dot"] == [40]
-        assert {t["name"] for t in c["data"]} == {"M1", "M5"}               # legends name models, as on the losses page
-    ms = next(c for c in charts if c["layout"]["title"]["text"].startswith("MS-SSIM"))
-    assert any(s.get("line", {}).get("dash") == "dash" for s in ms["layout"]["shapes"])   # the real faces' figure
+        assert (c["xAxis"]["min"], c["xAxis"]["max"]) == (0, 40) and marks(c, "current-iteration", "xAxis") == [40]
+        assert c["legend"]["data"] == ["M1", "M5"]                          # legends name models, as on the losses page
+        assert len({s["id"] for s in c["series"] if "id" in s}) == len([s for s in c["series"] if "id" in s])
+    ms = next(c for c in charts if c["title"]["text"].startswith("MS-SSIM"))
+    assert len(marks(ms, "real-faces", "yAxis")) == 1                      # the real faces' figure
 
     assert len([u for img in at.main.image for u in img.value]) == 2       # nearest faces, closest pairs
     assert "near-identical to a training face" in "\n".join(str(c.value) for c in at.main.caption)
@@ -77,7 +82,7 @@ def test_curves_verdicts_and_galleries(measured):
     assert not at.exception
     assert "Verdict at iteration 20" in "\n".join(str(m.value) for m in at.main.markdown)
     for c in specs(at):
-        assert [s["x0"] for s in c["layout"]["shapes"] if s.get("line", {}).get("dash") == "dot"] == [20]
+        assert marks(c, "current-iteration", "xAxis") == [20]
     assert at.main.dataframe[0].value.set_index("run").loc["M1-all-s0", "measured at"] == 20
 
 
