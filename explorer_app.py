@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import session, sidebar
+from explorer import session, sidebar, warmup
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RUNS = HERE / "checkpoints"   # next to the app, not wherever it was started from
@@ -43,7 +43,8 @@ def parse_args(argv: Sequence[str]) -> session.AppConfig:
 
 def _page(module: str) -> Callable[[], None]:
     def draw() -> None:
-        importlib.import_module(f"explorer.{module}").page()
+        with warmup.drawing_page():
+            importlib.import_module(f"explorer.{module}").page()
     return draw
 
 
@@ -74,8 +75,6 @@ def main(argv: Sequence[str] | None = None, start: str | None = None) -> None:
 
 def warm_up() -> None:
     """After the first page is drawn, load every page's module in the background (see explorer/warmup.py)."""
-    from explorer import warmup
-
     warmup.start([f"explorer.{module}" for module, _, _ in PAGES])
 
 

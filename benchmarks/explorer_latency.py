@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from emogan.original import ORIGINAL_ITERATIONS  # noqa: E402
-from explorer.charts import DRAWN_JS  # noqa: E402
+from explorer.charts import CURVES, DRAWN_JS  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -291,7 +291,7 @@ def bench_browser_cold(root: Path) -> dict[str, float] | None:
     with _browser_on(REPO / "explorer_app.py", ["--runs", str(root)], marks) as (page, proc, t0):
         page.wait_for_selector("h2", timeout=120_000)
         marks["title drawn"] = time.perf_counter() - t0
-        page.wait_for_function(DRAWN_JS, arg=1, timeout=120_000, polling=50)     # the four plots: one canvas
+        page.wait_for_function(DRAWN_JS, arg=[CURVES, 1], timeout=120_000, polling=50)    # the four loss plots
         page.wait_for_selector("[data-testid='stTable']", timeout=120_000)
         page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
         marks["fully drawn"] = time.perf_counter() - t0
@@ -315,7 +315,7 @@ def bench_browser_floor() -> dict[str, float] | None:
         script = Path(tmp) / "floor_app.py"
         script.write_text(FLOOR_APP)
         with _browser_on(script, [], marks) as (page, _, t0):
-            page.wait_for_function(DRAWN_JS, arg=1, timeout=120_000, polling=50)
+            page.wait_for_function(DRAWN_JS, arg=["[data-testid=stMain]", 1], timeout=120_000, polling=50)
             page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=120_000)
             marks["fully drawn"] = time.perf_counter() - t0
     return marks

@@ -30,12 +30,14 @@ CLICK = """function (e) {
   return undefined;
 }"""
 
-# For checks in a browser (the end-to-end tests, the latency benchmark): whether at least n charts of the page are
-# drawn. ECharts paints a chart's canvas in one pass, so a canvas with painted pixels shows all its series.
-DRAWN_JS = """n => [...document.querySelectorAll('[data-testid=stMain] .echarts-container canvas')].filter(c => {
+# For checks in a browser (the end-to-end tests, the latency benchmark): whether at least n of the charts inside the
+# elements `where` selects are drawn. ECharts paints a chart's canvas in one pass, so a canvas with painted pixels
+# shows all its series. The landing page's loss plots: where = ".st-key-curves" (the key `show` was given).
+DRAWN_JS = """([where, n]) => [...document.querySelectorAll(where + ' .echarts-container canvas')].filter(c => {
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
   return false; }).length >= n"""
+CURVES = "[data-testid=stMain] .st-key-curves"    # the landing page's loss plots, once drawn with data
 
 # The tooltip of a curve chart: per run, the logged value and the smoothed one at the grid iteration under the
 # pointer (the raw lines stay out of it). Names are escaped: a run folder's name is not HTML.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.charts import DRAWN_JS
+from explorer.charts import CURVES, DRAWN_JS
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -142,7 +142,7 @@ def test_every_page_renders_and_is_photographed(server, page):
         page.goto(f"{server}/{path}")
         settle(page)
         if name == "losses":
-            page.wait_for_function(DRAWN_JS, arg=1)
+            page.wait_for_function(DRAWN_JS, arg=[CURVES, 1])
         assert_no_errors(page)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         if name in ("side-by-side", "timeline", "latent"):
@@ -179,10 +179,10 @@ def test_moving_the_iteration_control_changes_the_images_on_every_page(server, p
 def test_the_curves_tooltip_lists_every_run_and_a_click_sets_the_iteration(server, page):
     page.goto(f"{server}/")
     settle(page)
-    page.wait_for_function(DRAWN_JS, arg=1)
+    page.wait_for_function(DRAWN_JS, arg=[CURVES, 1])
     # The Loss G plot (the left half of the first row) spans iterations 0..40: its middle is iteration ~20, which a
     # snapshot (every 10) holds.
-    box = page.locator("[data-testid=stMain] .echarts-container").first.bounding_box()
+    box = page.locator(f"{CURVES} .echarts-container").bounding_box()
     x, y = box["x"] + box["width"] * 0.47 / 2, box["y"] + 28 + 26 + 110
     page.mouse.move(x, y)
     tip = page.locator("[data-testid=stMain] .echarts-container div", has_text="smoothed").last
