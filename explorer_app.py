@@ -55,12 +55,14 @@ def pages(start: str | None = None) -> list[st.Page]:
 
 
 def limit_torch_threads(n: int) -> None:
-    """torch's intra-op threads: set now if torch is loaded, else read by torch from OMP_NUM_THREADS when it is."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(n)
-    else:
-        os.environ["OMP_NUM_THREADS"] = str(n)
+    """torch's intra-op threads: read by torch from OMP_NUM_THREADS when it is imported, and set now if it is loaded.
+
+    Every script run calls this, and the warm-up may be importing torch in another thread meanwhile: a torch module
+    still being initialised has no set_num_threads yet (the variable, set by the first run, already holds)."""
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    set_threads = getattr(sys.modules.get("torch"), "set_num_threads", None)
+    if set_threads is not None:
+        set_threads(n)
 
 
 def main(argv: Sequence[str] | None = None, start: str | None = None) -> None:

@@ -1,6 +1,7 @@
 """The explorer's background warm-up: the other pages' modules are imported once per process, off the script
 thread, and a module that fails to import is skipped (its page reports the error when it is opened)."""
 
+import os
 import sys
 import threading
 import time
@@ -60,3 +61,20 @@ def test_pages_and_warm_up_imports_never_overlap(tmp_path, monkeypatch):
             break
         time.sleep(0.01)
     assert sys.modules.pop("warm_mod_b")
+
+
+def test_thread_limits_tolerate_a_torch_still_being_imported(monkeypatch):
+    """A rerun during the warm-up's `import torch` finds a partially initialised module in sys.modules."""
+    import types
+
+    import explorer_app
+
+    half = types.ModuleType("torch")                 # what sys.modules holds while torch/__init__ still runs
+    monkeypatch.setitem(sys.modules, "torch", half)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    explorer_app.limit_torch_threads(1)
+    assert os.environ["OMP_NUM_THREADS"] == "1"
+    calls = []
+    half.set_num_threads = calls.append              # once loaded, torch is told directly
+    explorer_app.limit_torch_threads(2)
+    assert calls == [2]
