@@ -1,5 +1,6 @@
-"""The explorer's charts as ECharts options: one chart per quantity (losses, change, a metric) with every run as a
-series on the shared iteration axis, and the emotion-mix bars; `show` draws one, a click setting the iteration.
+"""The explorer's charts as ECharts options, every run a series on the shared iteration axis: the loss curves (one
+chart, a plot per quantity), the change profile, one chart per metric, and the emotion-mix bars; `show` draws one,
+a click in a plot setting the app's iteration.
 
 ECharts (through streamlit-echarts) draws on a canvas from a 2.5 MB bundle; plotly.js's 4.7 MB bundle and its SVG
 node per point took most of the explorer's cold start on a 2-core CPU."""
@@ -19,7 +20,9 @@ PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#F
            "#FECB52")
 HEIGHT = 300         # px of a chart with one plot
 PANEL_ROW = 290      # px per row of plots in a panel (curve_panel)
-DIGITS = 5      # significant digits sent per value: the tooltips show 4 decimals of values near 1
+DIGITS = 5           # significant digits sent per value: the tooltips show 4 decimals of values near 1
+# One line under the title (paged when the runs do not fit): a title can be long, and so can run names.
+LEGEND = {"type": "scroll", "left": 0, "right": 0, "itemWidth": 16, "itemHeight": 8, "itemGap": 8}
 
 # A click inside a plot area sends its iteration (the x under the pointer) to Python; elsewhere (the legend, the
 # titles) nothing is sent. A trigger value: every click counts, the same iteration twice included.
@@ -96,9 +99,7 @@ def _chart(title: str, series: list[dict], legend: list[str], *, log: bool = Fal
     return {
         "animation": False,    # every rerun redraws: no chart should spend a second sliding into place
         "title": {"text": title, "left": 0, "top": 0, "textStyle": {"fontSize": 14}},
-        # under the title, one line (paged when the runs do not fit): a title can be long, and so can run names
-        "legend": {"data": legend, "type": "scroll", "left": 0, "right": 0, "top": 22, "itemWidth": 16,
-                   "itemHeight": 8, "itemGap": 8},
+        "legend": LEGEND | {"data": legend, "top": 22},
         "grid": {"left": 8, "right": 16, "top": 56, "bottom": 26, "containLabel": True},
         "tooltip": tooltip or {"trigger": "axis", "confine": True},
         "xAxis": {"type": "value", "name": x_name, "nameLocation": "middle", "nameGap": 24},
@@ -157,8 +158,7 @@ def curve_panel(data: pd.DataFrame, quantities: dict[str, str], models: dict[str
               "top": 28 + PANEL_ROW * (i // 2)} for i in range(len(quantities))]
     options = {
         "animation": False,
-        "legend": {"data": legend, "type": "scroll", "left": 0, "right": 0, "top": 0, "itemWidth": 16,
-                   "itemHeight": 8, "itemGap": 8},
+        "legend": LEGEND | {"data": legend, "top": 0},      # one legend above the plots' titles
         "title": [{"text": t, "left": p["left"], "top": p["top"], "textStyle": {"fontSize": 14}}
                   for t, p in zip(quantities.values(), place)],
         "grid": [{"left": p["left"], "right": p["right"], "top": p["top"] + 26, "height": PANEL_ROW - 56,
