@@ -4,13 +4,13 @@ The landing page imports none of them, so it is drawn fast; without this, the fi
 for torch's import (1.4 s on the 2-core development machine, measured under load).
 
 The warm-up never imports while a page is being drawn, and a page is never drawn while the warm-up imports: a page's
-code imports libraries too (torch inside the generator loaders), and two threads importing torch at once can
-deadlock in torch's circular imports. A page opened during the warm-up waits for the one module being imported."""
+code reaches libraries too (torch inside the generator loaders), and while another thread is still inside
+`import torch`, sys.modules holds a half-initialised torch. A page opened during the warm-up waits for the one
+module being imported."""
 
 from __future__ import annotations
 
 import importlib
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +20,7 @@ _started = False        # this module lives as long as the server process, unlik
 # Seconds between the first page's script run and the imports: the browser is still loading the chart library and
 # drawing that page for about this long on a 2-core CPU, and importing torch beside it (1.5 s of CPU) delayed the
 # landing page by about half a second. A person looks at a page longer than this before opening another.
-DELAY_S = float(os.environ.get("EMOGAN_WARMUP_DELAY", 1.5))
+DELAY_S = 1.5
 
 _gate = threading.Condition()
 _drawing = 0            # pages being drawn now (every session's)
