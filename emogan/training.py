@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from . import cuda_graphs
 from .augment import diff_augment
@@ -78,29 +79,35 @@ def step(s: TrainState, cfg: GANConfig, data: torch.Tensor, batch: int, losses: 
 
     with amp():
         fake = s.G(z)                                                 # (B, 1, 48, 48)
-    D = (lambda x, y: s.D(x, y)) if cfg.conditional else (lambda x, y: s.D(x))
+    ac = cfg.ac_weight > 0
+    D = (lambda x, y: s.D(x, y, with_emotions=ac)) if cfg.conditional else (lambda x, y: s.D(x))
 
     s.D.requires_grad_(True)
     with amp():
-        real_logits, fake_logits = D(aug(real), y_real), D(aug(fake.detach()), y_fake)
+        real_out, fake_out = D(aug(real), y_real), D(aug(fake.detach()), y_fake)
+    real_logits, fake_logits = (real_out[0], fake_out[0]) if ac else (real_out, fake_out)
     # Losses in float32 from the logits: bf16 would keep three significant digits of the logged curves.
     real_logits, fake_logits = real_logits.float(), fake_logits.float()
     loss_D = d_loss_fn(real_logits, fake_logits)
+    if ac:      # ACGAN-Mod: D's emotion head learns from real faces only, so fakes cannot teach it wrong emotions
+        loss_D = loss_D + cfg.ac_weight * F.cross_entropy(real_out[1].float(), y_real)
     s.opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     s.opt_D.step()
 
     s.D.requires_grad_(False)                                         # G's step needs no gradient for D's weights
     with amp():
-        fake_logits_G = D(aug(fake), y_fake)
-    loss_G = g_loss_fn(fake_logits_G.float())
+        fake_out_G = D(aug(fake), y_fake)
+    loss_G = g_loss_fn((fake_out_G[0] if ac else fake_out_G).float())
+    if ac:      # G is pushed towards faces D's head reads as the emotion asked for
+        loss_G = loss_G + cfg.ac_weight * F.cross_entropy(fake_out_G[1].float(), y_fake)
     s.opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     s.opt_G.step()
 
     if s.G_ema is not None:
         ema_update(s.G_ema.parameters(), s.G.parameters(), s.ema_steps, cfg.ema_decay,
-                   copied=zip(s.G_ema.buffers(), s.G.buffers()))
+                   copied=zip(s.G_ema.buffers(), s.G.buffers()), ramp=cfg.ema_ramp)
     with torch.no_grad():
         # .float(): under bf16 autocast the logits are bf16 while the losses are fp32.
         return torch.stack([loss_D.detach().float(), loss_G.detach().float(),

@@ -22,6 +22,10 @@ class GANConfig:
     g_channels: tuple[int, ...] = (128, 64, 32)  # (N, 128, 12, 12) -> (N, 64, 24, 24) -> (N, 32, 48, 48)
     g_upsample: str = "upsample"              # "upsample": UpSampling2D + 3x3 conv; "transpose": 3x3 Conv2DTranspose
     g_batchnorm: bool = False
+    # Modulated BatchNorm in G's upsampling stages (needs g_batchnorm): each BN's gain and bias come from a linear
+    # map of "z" (self-modulation, Chen et al. 2019), of the "emotion" one-hot (conditional BN, as every
+    # PyTorch-StudioGAN conditional baseline), or of "z+emotion"; "none" is plain BN.
+    g_modulation: str = "none"
     # Discriminator: strided 3x3 convs (48 -> 24 -> 12), LeakyReLU, Dropout, Flatten, Dense -> one logit.
     d_channels: tuple[int, ...] = (64, 128)
     d_dropout: float = 0.3
@@ -35,10 +39,20 @@ class GANConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     ema_decay: float = 0.0                    # > 0 keeps a moving average of G's weights for sampling
+    # > 0: the EMA's half-life grows with training, at most ema_ramp x the G updates so far (StyleGAN2's
+    # ema_rampup), capped by ema_decay; 0: TensorFlow's (1+n)/(10+n) warm-up. A fixed 0.999 window is a fifth of a
+    # 5000-iteration run and lags behind G all the way.
+    ema_ramp: float = 0.0
     diffaugment: bool = False                 # differentiable translation + cutout on D's inputs (Zhao et al. 2020)
     # Conditional: G draws the emotion it is asked for (its input is z followed by the emotion's one-hot) and D
     # judges a face together with its emotion (projection discriminator, Miyato & Koyama 2018).
     conditional: bool = False
+    # How the projection term pools D's features: "sum" as the official projection discriminator and StudioGAN;
+    # "mean" divides the class term by 144 (12x12), close to a 144x smaller learning rate for it under Adam.
+    d_projection_pool: str = "mean"
+    # > 0: an auxiliary-classifier head on D (AC-GAN; StudioGAN's ACGAN-Mod with cond_lambda 1.0): D learns the
+    # emotion of real faces with cross-entropy, and G is pushed to draw faces it classifies as the emotion asked.
+    ac_weight: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

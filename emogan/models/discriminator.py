@@ -1,5 +1,6 @@
 """The discriminator: face (N, 1, 48, 48) -> one real/fake logit per face (N,); a conditional one also takes the
-emotion of each face (N,) and adds a projection term."""
+emotion of each face (N,) and adds a projection term; with an auxiliary-classifier head it also returns emotion
+logits (N, 7)."""
 
 from __future__ import annotations
 
@@ -33,13 +34,26 @@ class Discriminator(nn.Module):
         # real/fake term. A bias-free linear layer on the one-hot, not nn.Embedding: its backward is a matrix
         # product, safe inside a CUDA graph capture.
         self.embed = sn(nn.Linear(cfg.n_labels, cin, bias=False)) if cfg.conditional else None
+        if cfg.d_projection_pool not in ("sum", "mean"):
+            raise ValueError(f"unknown d_projection_pool {cfg.d_projection_pool!r}: expected 'sum' or 'mean'")
+        if cfg.ac_weight > 0 and not cfg.conditional:
+            raise ValueError("an auxiliary-classifier head (ac_weight > 0) needs a conditional model")
+        # Not spectrally normalised: a 1-Lipschitz head could not reach confident emotion logits.
+        self.classify = keras_init(nn.Linear(cin, cfg.n_labels)) if cfg.ac_weight > 0 else None
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                with_emotions: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Real/fake logits (N,); with_emotions (an AC head's model only): also its emotion logits (N, 7)."""
         h = self.features(x)                                 # (N, d_channels[-1], 12, 12)
         out = self.fc(h.flatten(1)).squeeze(1)               # (N,)
         if self.embed is not None:
             if y is None:
                 raise ValueError("a conditional discriminator needs the emotion of each face")
             onehot = torch.eye(self.cfg.n_labels, device=h.device, dtype=h.dtype)[y]
-            out = out + (self.embed(onehot) * h.mean(dim=(2, 3))).sum(dim=1)
-        return out
+            pooled = h.sum(dim=(2, 3)) if self.cfg.d_projection_pool == "sum" else h.mean(dim=(2, 3))
+            out = out + (self.embed(onehot) * pooled).sum(dim=1)
+        if not with_emotions:
+            return out
+        if self.classify is None:
+            raise ValueError(f"{self.cfg.name} has no auxiliary-classifier head")
+        return out, self.classify(h.mean(dim=(2, 3)))      # (N,), (N, 7)
