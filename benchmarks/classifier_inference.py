@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from emogan.classifier import Classifier, ClassifierConfig, EmotionNet, count_macs
-from emogan.classifier.cli import _json_fields  # (--config parsed and checked as `classifier train` does)
+from emogan.classifier.files import WEIGHTS_FILE, default_weights_dir, read_net
 from emogan.classifier.model import build_net, config_from_dict
-from emogan.classifier.store import WEIGHTS_FILE, default_weights_dir, read_net
+from emogan.commands.classifier import _json_fields  # (--config parsed and checked as `classifier train` does)
 
 
 def time_predict(clf: Classifier, faces: np.ndarray, repeats: int, tta: bool) -> list[float]:

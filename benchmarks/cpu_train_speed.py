@@ -3,7 +3,7 @@
     python benchmarks/cpu_train_speed.py --data ../shared/data/fer2013 [--iters 30] [--models M1,...,M8]
 
 For each model, on this machine, one after the other:
-  (a) fp32: `emogan.training.train` in fp32 with torch's default threads (one per core), one process;
+  (a) fp32: `emogan.training.loop.train` in fp32 with torch's default threads (one per core), one process;
   (b) the CPU path: bf16 autocast + channels_last (where the CPU has native bf16), one one-thread process per
       core training side by side (as the campaign's lanes do), each its own seed.
 Rates are model-iterations/s in the steady state (between the first and last progress reports, after a warm-up),
@@ -25,8 +25,8 @@ import torch
 from emogan.data import load_faces
 from emogan.device import fast_bf16
 from emogan.models import REGISTRY
-from emogan.provenance import cpu_model
-from emogan.training import train
+from emogan.runs.provenance import cpu_model
+from emogan.training.loop import train
 
 
 def rate(data: str, model: str, iters: int, batch: int, threads: int, amp: bool, seed: int = 0,

@@ -49,14 +49,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 # ---------------------------------------------------------------- a run store of the original size
 
 def build_store(root: Path, iters: int = 4850, every: int = 50, n_fixed: int = 64) -> None:
-    from emogan.checkpoint import save_generator
     from emogan.data import load_faces
     from emogan.images import make_grid
-    from emogan.io import atomic_write_bytes
     from emogan.models import ORIGINAL_SIX, build_generator, get_config
-    from emogan.run_session import run_config
-    from emogan.runs import RunWriter
+    from emogan.runs.atomic import atomic_write_bytes
+    from emogan.runs.checkpoint import save_generator
+    from emogan.runs.store import RunWriter
     from emogan.sampling import generate, random_latents
+    from emogan.training.options import TrainConfig
+    from emogan.training.session import run_config
 
     faces = load_faces(REPO / "tests" / "fixtures" / "fer2013", "train", cache_dir=root / ".cache")
     its = sorted(set(range(every, iters + 1, every)) | set(ORIGINAL_ITERATIONS))
@@ -67,9 +68,8 @@ def build_store(root: Path, iters: int = 4850, every: int = 50, n_fixed: int = 6
         G, G2 = build_generator(cfg).eval(), build_generator(cfg).eval()
         z = random_latents(n_fixed, cfg.z_dim, 0)
         writer = RunWriter(root / f"{model}-all-s0")
-        writer.create(run_config(cfg, faces, name=writer.path.name, emotion="all", iters=iters, batch=64,
-                                 snapshot_every=every, seed=0, latent_seed=0, n_fixed=n_fixed,
-                                 device=torch.device("cpu"), command=["benchmark"]), z)
+        options = TrainConfig(iters=iters, snapshot_every=every, n_fixed=n_fixed, command=("benchmark",))
+        writer.create(run_config(cfg, faces, options, name=writer.path.name, seed=0, device=torch.device("cpu")), z)
         t = np.arange(1, iters + 1)
         noise = rng.normal(size=(4, iters))
         writer.append_losses({"iteration": int(i), "loss_D": 0.7 - 0.2 * i / iters + 0.05 * a,
@@ -154,12 +154,12 @@ def bench_iteration(root: Path, visits: int) -> dict[str, list[float]]:
 
 
 def bench_interpolation(root: Path, trials: int) -> dict[str, list[float]]:
-    from emogan import latent
-    from emogan.catalog import describe
+    from emogan.runs.catalog import list_runs
+    from emogan.views import latent
     from explorer import loaders, session
 
     # The page's own calls, outside a script run (Streamlit's caches work without a server).
-    runs = describe(root)[:6]
+    runs = list_runs(root)[:6]
     session.configure(session.AppConfig(root))
     wits = [loaders.weights_iteration(r, ORIGINAL_ITERATIONS[0])[0] for r in runs]
     t0 = time.perf_counter()
@@ -207,9 +207,9 @@ PAGE_CHECKS = (("side-by-side", "Side by side", "Side by side", True), ("timelin
 
 def selected_runs(root: Path) -> int:
     """How many runs the explorer selects when it opens on `root` (each draws its curves and images)."""
-    from emogan.catalog import default_selection, describe, groups
+    from emogan.runs.catalog import default_selection, groups, list_runs
 
-    first = next(iter(groups(describe(root)).values()), [])
+    first = next(iter(groups(list_runs(root)).values()), [])
     return len(default_selection(first))
 
 

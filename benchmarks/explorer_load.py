@@ -49,8 +49,8 @@ def make_runs(root: Path, iters: int) -> Path:
 
     from emogan.data import load_faces
     from emogan.models import ORIGINAL_SIX
-    from emogan.runs import Run
-    from emogan.training import train
+    from emogan.runs.store import Run
+    from emogan.training.loop import train
 
     torch.set_num_threads(max(1, (os.cpu_count() or 2)))
     faces = load_faces(REPO / "tests" / "fixtures" / "fer2013")

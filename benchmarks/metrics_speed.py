@@ -23,13 +23,13 @@ from pathlib import Path
 import torch
 
 from emogan.classifier import Classifier, ClassifierConfig, EmotionNet
-from emogan.classifier.store import WEIGHTS_FILE, default_weights_dir, load_classifier
+from emogan.classifier.files import WEIGHTS_FILE, default_weights_dir, load_classifier
 from emogan.data import load_faces
 from emogan.device import resolve_device
 from emogan.metrics import build_reference, describe, evaluate_run, registry
 from emogan.metrics.evaluate import snapshot_faces
-from emogan.runs import Run
-from emogan.training import train
+from emogan.runs.store import Run
+from emogan.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
 

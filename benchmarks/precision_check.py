@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emogan.gallery import compose
-from emogan.runs import Run
+from emogan.runs.store import Run
+from emogan.views.gallery import compose
 
 
 def window_means(run: Run, column: str, window: int) -> np.ndarray:

@@ -49,7 +49,7 @@ def train_one(name: str, data: str, out: Path, iters: int) -> None:
     import torch
 
     from emogan.data import load_faces
-    from emogan.training import train
+    from emogan.training.loop import train
 
     torch.set_num_threads(1)
     faces = load_faces(data, split="train")
@@ -57,7 +57,7 @@ def train_one(name: str, data: str, out: Path, iters: int) -> None:
                "--iters", str(iters)]
     result = train(faces, out / name, model=CANDIDATES[name], seed=0, iters=iters, snapshot_every=250,
                    command=command)
-    print(f"{name}: {result.state} at iteration {result.iteration}", file=sys.stderr)
+    print(f"{name}: {result.status} at iteration {result.iteration}", file=sys.stderr)
 
 
 def run_candidate(name: str, data: str, out: Path, iters: int) -> None:

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from emogan.data import load_faces
 from emogan.device import resolve_device
 from emogan.models import ORIGINAL_SIX, build_discriminator, build_generator, get_config
-from emogan.provenance import device_name
-from emogan.training import Job, train_many
+from emogan.runs.provenance import device_name
+from emogan.training.loop import Job, train_many
 
 
 def sync(device: torch.device) -> None:

@@ -10,11 +10,11 @@ import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .errors import EmoganError
+from emogan.errors import EmoganError, first_line
 
 # Each module exposes register(subparsers); its parser sets func=run(args) -> exit status.
 COMMANDS = ("emogan.commands.train", "emogan.commands.runs", "emogan.commands.sample", "emogan.commands.export",
-            "emogan.classifier.cli", "emogan.commands.metrics", "emogan.commands.report", "emogan.commands.timeline")
+            "emogan.commands.classifier", "emogan.commands.metrics", "emogan.commands.report", "emogan.commands.timeline")
 
 
 class Parser(argparse.ArgumentParser):
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()      # here, so that a closed pipe is met inside this try
             return status
     except EmoganError as e:
-        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        print(f"error: {first_line(e)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # `... | head` closed our stdout: not an error of the input. Point stdout at /dev/null so that the

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .emotions import EMOTIONS, emotion_index
-from .errors import DataError
-from .images import SIZE
-from .io import OutputError, atomic_write_bytes
+from emogan.emotions import EMOTIONS, emotion_index
+from emogan.errors import DataError
+from emogan.images import SIZE
+from emogan.runs.atomic import OutputError, atomic_write_bytes
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"})
@@ -80,7 +80,7 @@ def load_faces(
     if cached is None:
         images, labels, converted = source.load()
         if len(labels) == 0:
-            raise DataError(f"no images for {source.describe(emotion)}")
+            raise DataError(f"no images for {source.subset_name(emotion)}")
         full_hash = content_hash(images, labels)
         if _write_cache(cache_file, images, labels, converted, full_hash):
             _remove_stale(cache_root, source.key(), keep=cache_file)
@@ -93,7 +93,7 @@ def load_faces(
         keep = labels == wanted
         images, labels, converted = images[keep], labels[keep], converted[keep]
         if len(labels) == 0:
-            raise DataError(f"no images for {source.describe(emotion)}")
+            raise DataError(f"no images for {source.subset_name(emotion)}")
         digest = content_hash(images, labels)
     n_converted = int(converted.sum())
     if n_converted:
@@ -175,7 +175,7 @@ class _TreeSource:
         h.update("".join(f[3] for f in self.files).encode())
         return h.hexdigest()[:32]
 
-    def describe(self, emotion: str) -> str:
+    def subset_name(self, emotion: str) -> str:
         split = f"split {self.split!r}, " if self.split else ""
         return f"{split}emotion {emotion!r} in {self.where}"
 
@@ -266,7 +266,7 @@ class _CsvSource:
     def fingerprint(self) -> str:
         return _short_hash(f"csv v{CACHE_VERSION}\n{self.stat.st_size}\n{self.stat.st_mtime_ns}")
 
-    def describe(self, emotion: str) -> str:
+    def subset_name(self, emotion: str) -> str:
         return f"split {self.split!r}, emotion {emotion!r} in {self.path}"
 
     def load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

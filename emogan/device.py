@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import EmoganError
+from emogan.errors import EmoganError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 

@@ -1,6 +1,6 @@
 """The seven FER2013 emotions, in the dataset's own label order, and their training-set counts."""
 
-from .errors import DataError
+from emogan.errors import DataError
 
 # FER2013's label order (fer2013.csv: 0=angry ... 6=neutral); every label array in the project indexes this.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")

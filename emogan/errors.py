@@ -19,3 +19,10 @@ class CheckpointError(RunError):
 
 class PathError(EmoganError):
     """A run name or path that would leave its root folder."""
+
+
+def first_line(e: BaseException) -> str:
+    """The first non-empty line of an exception's message, or its type's name when it has none: every one-line
+    message the project prints is made from this (`str(e).splitlines()[0]` fails on an empty message)."""
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    return lines[0] if lines else type(e).__name__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .images import to_uint8
+from emogan.images import to_uint8
 
 
 def cycle_labels(n: int, n_labels: int) -> torch.Tensor:
@@ -17,7 +17,7 @@ def cycle_labels(n: int, n_labels: int) -> torch.Tensor:
 def prior_labels(n: int, seed: int) -> np.ndarray:
     """n emotion indices drawn (seeded) as often as FER2013's training faces show them: what a conditional model is
     asked for wherever its faces are compared with real ones, so that a perfect one would match their mix."""
-    from .emotions import EMOTIONS, train_prior
+    from emogan.emotions import EMOTIONS, train_prior
     return np.random.default_rng(seed).choice(len(EMOTIONS), size=n, p=np.asarray(train_prior()))
 
 

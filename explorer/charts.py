@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from emogan.catalog import model_rank
+from emogan.runs.catalog import model_rank
 
 # Plotly's ten colours, kept from the explorer's first charts: M1..M8 keep theirs on every chart and page.
 PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
@@ -125,7 +125,7 @@ def mark_iteration(options: dict, iteration: int | None) -> dict:
 def curve_panel(data: pd.DataFrame, quantities: dict[str, str], models: dict[str, str], *, iteration: int | None,
                 log: bool = False, show_raw: bool = True) -> dict:
     """One chart with a plot per quantity (two per row, titled by `quantities`' labels): every run's smoothed line
-    over its faint raw line, one legend entry per run for all the plots. `data` is `emogan.curves.curve_frame`'s
+    over its faint raw line, one legend entry per run for all the plots. `data` is `emogan.views.curves.curve_frame`'s
     long frame: the raw line goes through all of a run's rows, the smoothed line through the grid rows all runs
     share, so a plot's tooltip lists every run at the iteration under the pointer."""
     names = trace_labels(models)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emogan.catalog import RunInfo
+from emogan.runs.catalog import RunInfo
 
 from . import loaders, session
 
@@ -41,5 +41,5 @@ def scale_for(ncols: int, largest: int = 2) -> int:
 
 
 def show(container, png: bytes, caption: str | None = None) -> None:
-    """An image made by emogan.gallery, sent as the PNG it is (Streamlit's default would make it a lossy JPEG)."""
+    """An image made by emogan.views.gallery, sent as the PNG it is (Streamlit's default would make it a lossy JPEG)."""
     container.image(png, caption=caption, output_format="PNG")

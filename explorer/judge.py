@@ -42,7 +42,7 @@ def classifier() -> tuple[Any, str]:
     """(classifier, '') or (None, one line saying where the weights were looked for and how to make them)."""
     folder, weights = _key()
     if not weights.is_file():
-        from emogan.checkpoint import PICKLE_SUFFIXES
+        from emogan.runs.checkpoint import PICKLE_SUFFIXES
         if weights.parent.is_dir() and any(p.suffix.lower() in PICKLE_SUFFIXES for p in weights.parent.iterdir()):
             # Pickle files are there: the loader's own line says they were refused and why.
             from emogan.classifier import load_classifier

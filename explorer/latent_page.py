@@ -8,10 +8,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from emogan import latent
-from emogan.catalog import RunInfo
 from emogan.emotions import EMOTIONS, emotion_index
+from emogan.runs.catalog import RunInfo
 from emogan.sampling import random_latents
+from emogan.views import latent
 
 from . import common, loaders, session
 

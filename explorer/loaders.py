@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emogan import change_maps, curves, gallery
-from emogan.catalog import RunInfo, describe
-from emogan.errors import EmoganError
-from emogan.metrics.store import METRICS_FILE, read_config, read_metrics
-from emogan.runs import Run, loss_log_notes, nearest
+from emogan.errors import EmoganError, first_line
+from emogan.metrics.records import METRICS_FILE, read_config, read_metrics
+from emogan.runs.catalog import RunInfo, list_runs
+from emogan.runs.store import Run, loss_log_notes, nearest
+from emogan.views import change_maps, curves, gallery
 
 if TYPE_CHECKING:
     import torch
@@ -31,19 +31,14 @@ T = TypeVar("T")
 PLOT_POINTS = 600
 
 
-def one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-
 def attempt(fn: Callable[..., T], *args: Any, **kw: Any) -> tuple[T | None, str]:
     """(value, '') or (None, one-line reason): a damaged file spoils one cell, never the page."""
     try:
         return fn(*args, **kw), ""
     except EmoganError as e:
-        return None, one_line(e)
+        return None, first_line(e)
     except (OSError, ValueError) as e:
-        return None, f"{type(e).__name__}: {one_line(e)}"
+        return None, f"{type(e).__name__}: {first_line(e)}"
 
 
 def mtime(path: Path) -> int:
@@ -63,9 +58,9 @@ def stamp(info: RunInfo) -> int:
 def catalog(root: str) -> tuple[list[RunInfo], str]:
     """The runs under root (rescanned at most every 5 s) or a one-line reason why there are none."""
     try:
-        return describe(root), ""
+        return list_runs(root), ""
     except EmoganError as e:
-        return [], one_line(e)
+        return [], first_line(e)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -324,7 +319,7 @@ def _training(source: str, emotion: str) -> tuple[np.ndarray, torch.Tensor]:
 def training_faces(info: RunInfo, config: dict) -> tuple[tuple[np.ndarray, torch.Tensor] | None, str]:
     """The run's training faces and their pixel vectors (where its metrics found them, else where it was trained or
     $EMOGAN_DATA)."""
-    from emogan.metrics.gallery import data_path
+    from emogan.metrics.neighbours import data_path
     source = (config.get("train") or {}).get("source")
     if not source or not Path(source).exists():
         where, err = attempt(data_path, Run(info.path))

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emogan.curves import QUANTITIES
 from emogan.models import REGISTRY
+from emogan.views.curves import QUANTITIES
 
 from . import charts, common, loaders, session
 

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from emogan.catalog import RunInfo
 from emogan.metrics import metric_charts
-from emogan.metrics.gallery import closest_sample_pairs, nearest_training
+from emogan.metrics.neighbours import closest_sample_pairs, nearest_training
 from emogan.metrics.pixels import NEAR_IDENTICAL
 from emogan.metrics.verdict import verdict
+from emogan.runs.catalog import RunInfo
 
 from . import charts, common, loaders, session
 

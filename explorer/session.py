@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from emogan.catalog import RunInfo
 from emogan.original import ORIGINAL_ITERATIONS
-from emogan.runs import nearest
+from emogan.runs.catalog import RunInfo
+from emogan.runs.store import nearest
 
 # Session-state keys: one name per idea, shared by the sidebar and every page.
 ITERATION = "iteration"            # the current iteration (the source of truth)

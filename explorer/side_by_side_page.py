@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emogan import gallery
 from emogan.emotions import EMOTIONS
+from emogan.views import gallery
 
 from . import charts, common, judge, loaders, session
 

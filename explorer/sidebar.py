@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emogan.catalog import RunInfo, default_selection, groups
-from emogan.runs import nearest
+from emogan.runs.catalog import RunInfo, default_selection, groups
+from emogan.runs.store import nearest
 
 from . import loaders, session
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emogan import gallery, timeline
-from emogan.errors import EmoganError
+from emogan.errors import EmoganError, first_line
 from emogan.original import ORIGINAL_ITERATIONS
-from emogan.runs import Run, nearest
+from emogan.runs.store import Run, nearest
+from emogan.views import animation, gallery
 
 from . import charts, common, loaders, session
 
@@ -87,9 +87,9 @@ def _animation() -> None:
     if c1.button(f"Make GIF ({len(its)} snapshots)", key="tl_make_gif", icon=":material/animation:",
                  help="The runs above, a row each, at every snapshot of the sidebar's range"):
         try:
-            st.session_state[GIF] = (want, timeline.gif_bytes(timeline.frames([Run(p) for p in want[0]], its, k)), "")
+            st.session_state[GIF] = (want, animation.gif_bytes(animation.frames([Run(p) for p in want[0]], its, k)), "")
         except EmoganError as e:
-            st.session_state[GIF] = (want, None, (str(e).splitlines() or [type(e).__name__])[0])
+            st.session_state[GIF] = (want, None, first_line(e))
     made = st.session_state.get(GIF)
     if made and made[0] == want:
         if made[1] is None:

@@ -41,14 +41,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from emogan.classifier.files import INFO_FILE, WEIGHTS_FILE, as_saved, read_net, save_classifier
+from emogan.classifier.fitting import TrainOptions
 from emogan.classifier.inference import Classifier
 from emogan.classifier.model import ClassifierConfig, EnsembleNet
-from emogan.classifier.store import INFO_FILE, WEIGHTS_FILE, as_saved, read_net, save_classifier
-from emogan.classifier.train import TrainOptions
 from emogan.data import FaceSet
 from emogan.device import resolve_device
 from emogan.errors import DataError
-from emogan.io import atomic_write_bytes, atomic_write_json
+from emogan.runs.atomic import atomic_write_bytes, atomic_write_json
 
 REPO = Path(__file__).resolve().parents[1]
 

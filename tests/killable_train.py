@@ -28,11 +28,11 @@ import tiny  # noqa: E402,F401
 import torch  # noqa: E402
 import torch._dynamo  # noqa: E402,F401  (the optimizers import it on their first step: 2 s a child otherwise)
 
-import emogan.training  # noqa: E402,F401  (imported here so that a fork server holds it preloaded)
+import emogan.training.loop  # noqa: E402,F401  (imported here so that a fork server holds it preloaded)
 
 
 def die_at_write(n: int) -> None:
-    """Replace os.fsync and os.replace (what emogan.io and the loss log use) by a SIGKILL at the nth call."""
+    """Replace os.fsync and os.replace (what emogan.runs.atomic and the loss log use) by a SIGKILL at the nth call."""
     calls = {"n": 0}
 
     def wrap(real):
@@ -51,7 +51,7 @@ def train_tiny(run_dir: Path, *, iters: int, snapshot_every: int, model: str, se
     """Train (or resume) the tiny model on the fixture faces; 0 when the run is done."""
     from tiny import fixture_faces, tiny  # noqa: F811  (the module was imported above only to warm it)
 
-    from emogan.training import train
+    from emogan.training.loop import train
 
     # One thread: the reference run uses the same, so float reductions run in the same order in both.
     torch.set_num_threads(1)
@@ -68,7 +68,7 @@ def train_tiny(run_dir: Path, *, iters: int, snapshot_every: int, model: str, se
 
     result = train(faces, run_dir, model=tiny(model), iters=iters, batch=8, snapshot_every=snapshot_every,
                    snapshot_at=(), n_fixed=16, seed=seed, device="cpu", resume=True, abort_fn=first_iteration)
-    return 0 if result.state == "done" else 1
+    return 0 if result.status == "done" else 1
 
 
 def child(run_dir: str, options: dict, die_at: int | None, ready, env: dict[str, str], log: str) -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emogan import checkpoint
-from emogan.runs import INDEX, LOSSES, STATE, Run, scan_runs
+from emogan.runs import checkpoint
+from emogan.runs.store import INDEX, LOSSES, STATE, Run, scan_runs
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent

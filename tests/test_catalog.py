@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from emogan.catalog import RunInfo, default_selection, describe, groups, model_rank, sort_runs
 from emogan.errors import RunError
 from emogan.models import REGISTRY
+from emogan.runs.catalog import RunInfo, default_selection, groups, list_runs, model_rank, sort_runs
 
 
 def copy_run(src, dst, **config_changes):
@@ -31,18 +31,18 @@ def root(explorer_runs, tmp_path):
 
 
 def test_describe_reads_every_run_and_explains_damage(root):
-    infos = {i.name: i for i in describe(root)}
+    infos = {i.name: i for i in list_runs(root)}
     assert len(infos) == 9
     assert "index.json: not valid JSON" in infos["broken"].error
     m1 = infos["M1-all-s0"]
     assert (m1.model, m1.emotion, m1.state, m1.iteration, m1.iters) == ("M1", "all", "done", 40, 40)
     assert m1.dataset.startswith("fer2013 (") and m1.error is None
     with pytest.raises(RunError, match="runs folder not found"):
-        describe(root / "nope")
+        list_runs(root / "nope")
 
 
 def test_groups_separate_emotions_and_put_the_full_ladder_first(root):
-    by_group = groups(describe(root))
+    by_group = groups(list_runs(root))
     labels = list(by_group)
     assert labels[0].startswith("all · fer2013") and labels[1].startswith("happy · fer2013")
     assert [r.name for r in by_group[labels[1]]] == ["M2-happy-s0"]
@@ -50,7 +50,7 @@ def test_groups_separate_emotions_and_put_the_full_ladder_first(root):
 
 
 def test_default_selection_is_one_run_per_model_in_ladder_order(root):
-    by_group = groups(describe(root))
+    by_group = groups(list_runs(root))
     first = next(iter(by_group.values()))
     models = [r.model for r in first]
     assert default_selection(first) == [f"{m}-all-s0" for m in REGISTRY if m in models]
@@ -63,10 +63,10 @@ def test_default_selection_is_one_run_per_model_in_ladder_order(root):
 
 
 def test_one_run_description_serves_the_listing_and_the_explorer(root):
-    from emogan import runs
+    from emogan.runs import store as runs
 
     assert RunInfo is runs.RunInfo
-    assert {i.name: i for i in runs.scan_runs(root)} == {i.name: i for i in describe(root)}
+    assert {i.name: i for i in runs.scan_runs(root)} == {i.name: i for i in list_runs(root)}
 
 
 def test_model_order_follows_the_registry():

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from emogan.change_maps import since_previous, strip_changes
-from emogan.gallery import evolution, heat
-from emogan.runs import Run
+from emogan.runs.store import Run
+from emogan.views.change_maps import since_previous, strip_changes
+from emogan.views.gallery import evolution, heat
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-from emogan.checkpoint import load_generator, read_tensors, save_generator, save_tensors
 from emogan.errors import CheckpointError
 from emogan.models import build_generator
+from emogan.runs.checkpoint import load_generator, read_tensors, save_generator, save_tensors
 
 
 def test_generator_round_trip_fp32_and_fp16(tmp_path):

@@ -108,7 +108,7 @@ def test_candidates_train_side_by_side_and_the_best_finished_one_ships(side_by_s
 
 def test_the_finished_candidates_also_compete_as_an_ensemble(side_by_side, tmp_path):
     from emogan.classifier import EnsembleNet, load_classifier
-    from emogan.classifier.store import clear_cache
+    from emogan.classifier.files import clear_cache
     from emogan.data import load_faces
 
     work, res = side_by_side

@@ -11,7 +11,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from emogan.classifier import ClassifierConfig, EmotionNet, load_classifier, read_net, save_classifier, store
+from emogan.classifier import ClassifierConfig, EmotionNet, load_classifier, read_net, save_classifier
+from emogan.classifier import files as store
 from emogan.classifier.inference import Classifier
 from emogan.data import load_faces
 from emogan.errors import CheckpointError

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from emogan.classifier.model import ClassifierConfig
-from emogan.classifier.train import (
+from emogan.classifier.fitting import (
     EpochStats,
     TrainOptions,
     _fit_epochs,
@@ -18,6 +17,7 @@ from emogan.classifier.train import (
     random_erase,
     train_classifier,
 )
+from emogan.classifier.model import ClassifierConfig
 from emogan.data import FaceSet, load_faces
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "fer2013"

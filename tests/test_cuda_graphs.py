@@ -4,9 +4,9 @@ import pytest
 import torch
 from tiny import fixture_faces, tiny
 
-from emogan.cuda_graphs import block_size
-from emogan.runs import Run
-from emogan.training import Job, train_many
+from emogan.runs.store import Run
+from emogan.training.cuda_graphs import block_size
+from emogan.training.loop import Job, train_many
 
 
 def test_block_size_never_steps_over_a_snapshot():
@@ -47,7 +47,7 @@ def _replays_draw_fresh_batches(tmp_path, models):
     results = train_many(fixture_faces(), jobs, iters=60, batch=32, snapshot_every=30, snapshot_at=(), n_fixed=8,
                          device="cuda")
     for r in results:
-        assert (r.state, r.iteration) == ("done", 60)
+        assert (r.status, r.iteration) == ("done", 60)
         losses = Run(r.path).losses()
         assert losses["loss_D"].notna().all() and len(losses) == 60
         a, b = losses["loss_D"].to_numpy()[20:30], losses["loss_D"].to_numpy()[30:40]
@@ -84,15 +84,15 @@ def test_graph_replays_of_a_conditional_model_on_gpu(tmp_path):
 
 
 def test_failed_capture_falls_back_to_eager_on_gpu(tmp_path, monkeypatch):
-    import emogan.cuda_graphs
+    import emogan.training.cuda_graphs
 
     def broken(*args, **kwargs):
         raise RuntimeError("operation not permitted when stream is capturing")
 
-    monkeypatch.setattr(emogan.cuda_graphs, "capture", broken)
+    monkeypatch.setattr(emogan.training.cuda_graphs, "capture", broken)
     with pytest.warns(RuntimeWarning, match="CUDA graph capture failed"):
         [r] = train_many(fixture_faces(), [Job("M1", tmp_path / "M1")], iters=30, batch=16, snapshot_every=10,
                          snapshot_at=(), n_fixed=8, device="cuda")
-    assert (r.state, r.iteration) == ("done", 30)
+    assert (r.status, r.iteration) == ("done", 30)
     assert len(Run(r.path).losses()) == 30
 

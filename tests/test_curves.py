@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emogan.curves import curve_frame, envelope_rows, first_nonfinite, round_step, smooth, values_at
+from emogan.views.curves import curve_frame, envelope_rows, first_nonfinite, round_step, smooth, values_at
 
 
 def tensorboard_smooth(values, weight):

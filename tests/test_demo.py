@@ -16,12 +16,12 @@ import pytest
 from tiny import fixture_faces, tiny
 
 from emogan.cli import main
-from emogan.metrics.store import read_metrics
+from emogan.metrics.records import read_metrics
 from emogan.models import REGISTRY
 from emogan.original import ORIGINAL_ITERATIONS
-from emogan.runs import Run
+from emogan.runs.store import Run
 from emogan.sampling import generate
-from emogan.training import train
+from emogan.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "checkpoints"

@@ -365,7 +365,7 @@ def test_judging_a_conditional_model_counts_the_faces_drawn_as_asked(explorer_ru
     # The same count, worked out here: the classifier's top emotion of each of the 16 grid faces at iteration 20,
     # against the emotion face i was asked for (i mod 7).
     from emogan.classifier import load_classifier
-    from emogan.runs import Run
+    from emogan.runs.store import Run
     grid = Run(tmp_path / "runs" / "M8-all-s0").grid(20)[:16]
     top = load_classifier(tmp_path / "clf").predict(grid).argmax(1)
     assert n == 16 and hits == int((top == np.arange(16) % 7).sum())

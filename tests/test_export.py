@@ -7,7 +7,7 @@ import torch
 from tiny import tiny_run
 
 from emogan.cli import main
-from emogan.runs import Run
+from emogan.runs.store import Run
 
 
 def test_export_keeps_grids_losses_and_chosen_weights(tmp_path, capsys):

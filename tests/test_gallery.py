@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from emogan.errors import RunError
-from emogan.gallery import (
+from emogan.runs.store import Run
+from emogan.views.gallery import (
     HEADER_PX,
     LABEL_PX,
     change,
@@ -25,7 +26,6 @@ from emogan.gallery import (
     snap_note,
     strip,
 )
-from emogan.runs import Run
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from emogan.errors import DataError
-from emogan.latent import (
+from emogan.views.latent import (
     coordinate_directions,
     emotion_morph,
     endpoint,

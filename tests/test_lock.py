@@ -5,7 +5,7 @@ import os
 import pytest
 
 from emogan.errors import RunError
-from emogan.lock import TRAIN_LOCK, FolderLock
+from emogan.runs.lock import TRAIN_LOCK, FolderLock
 
 
 def test_second_holder_is_refused_with_the_first_ones_pid(tmp_path):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from emogan.metrics.bins import Bins, assign_shares, fit_bins, n_bins, ndb
-from emogan.metrics.core import Sample
+from emogan.metrics.bins import assign_shares, fit_bins, n_bins, ndb
+from emogan.metrics.core import Bins, Sample
 from emogan.metrics.stats import js_divergence, proportions_differ
 
 

@@ -7,11 +7,11 @@ import torch
 from tiny import FIXTURE, copy_thinned
 
 from emogan.classifier import ClassifierConfig, EmotionNet, save_classifier
-from emogan.classifier import store as classifier_store
+from emogan.classifier import files as classifier_store
 from emogan.cli import main
 from emogan.metrics import classifier_keys
-from emogan.metrics.store import CONFIG_FILE, METRICS_FILE
-from emogan.runs import Run
+from emogan.metrics.records import CONFIG_FILE, METRICS_FILE
+from emogan.runs.store import Run
 
 
 @pytest.fixture(scope="module")

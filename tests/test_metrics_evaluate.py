@@ -11,8 +11,8 @@ from emogan.classifier import Classifier, ClassifierConfig, EmotionNet
 from emogan.data import load_faces
 from emogan.metrics import build_reference, evaluate_run, metric_latents, selected_iterations
 from emogan.metrics.core import SAMPLE_SEED
-from emogan.metrics.store import METRICS_FILE, read_metrics
-from emogan.runs import Run
+from emogan.metrics.records import METRICS_FILE, read_metrics
+from emogan.runs.store import Run
 from emogan.sampling import random_latents
 
 
@@ -78,7 +78,7 @@ def test_a_reference_for_another_n_is_refused(setup, tmp_path):
 
 def test_a_run_being_measured_elsewhere_is_refused(setup, tmp_path):
     from emogan.errors import RunError
-    from emogan.lock import METRICS_LOCK, FolderLock
+    from emogan.runs.lock import METRICS_LOCK, FolderLock
 
     root, clf, ref = setup
     shutil.copytree(root / "tiny", tmp_path / "tiny")

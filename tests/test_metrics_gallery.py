@@ -1,4 +1,4 @@
-"""emogan.metrics.gallery: nearest training faces and closest sample pairs for the explorer, and the data path."""
+"""emogan.metrics.neighbours: nearest training faces and closest sample pairs for the explorer, and the data path."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from tiny import FIXTURE
 
 from emogan.data import load_faces
 from emogan.errors import DataError
-from emogan.metrics.gallery import closest_sample_pairs, data_path, nearest_training
+from emogan.metrics.neighbours import closest_sample_pairs, data_path, nearest_training
 
 
 def test_a_copied_training_face_is_found_at_distance_zero(tmp_path):

@@ -32,7 +32,7 @@ import torch
 from emogan.classifier import Classifier, ClassifierConfig, EmotionNet, default_weights_dir, load_classifier
 from emogan.data import FaceSet, load_faces
 from emogan.emotions import EMOTIONS, emotion_index
-from emogan.metrics import build_reference, compute_metrics, describe
+from emogan.metrics import build_reference, compute_metrics, make_sample
 from emogan.metrics.core import Sample
 from emogan.metrics.pixels import pixel_vectors
 
@@ -100,7 +100,7 @@ def world(request, tmp_path_factory) -> World:
 
 
 def _score(w: World, images: np.ndarray) -> dict:
-    return compute_metrics(describe(images, w.classifier), w.reference)
+    return compute_metrics(make_sample(images, w.classifier), w.reference)
 
 
 def _real(w: World) -> np.ndarray:
@@ -162,7 +162,7 @@ def _perfect(w: World, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def test_one_emotion_scores_clearly_worse_with_a_perfect_classifier(world):
     ref = replace(world.reference, features=_perfect(world, world.R.images, world.R.labels),
-                  probs=_onehot(world.R.labels), _distances=None)
+                  probs=_onehot(world.R.labels), memo={})
 
     def score(images, labels):
         sample = Sample(images, pixel_vectors(images), _perfect(world, images, labels), _onehot(labels))
@@ -186,7 +186,7 @@ def test_one_emotion_scores_clearly_worse_with_the_shipped_classifier(world, rea
     ref = build_reference(world.T, world.R, clf, n=world.n, emotion="all", cache_dir=world.cache)
 
     def score(images):
-        return compute_metrics(describe(images, clf), ref)
+        return compute_metrics(make_sample(images, clf), ref)
 
     real = score(_real(world))
     one = score(_one_emotion(world)[0])
@@ -216,6 +216,6 @@ def test_label_accuracy_sees_whether_a_conditional_generator_draws_what_it_was_a
     shuffled = np.random.default_rng(4).permutation(labels)
     chance = max(np.mean(labels == k) for k in range(len(EMOTIONS))) + 0.15
     assert accuracy(labels) == 1.0 and accuracy(shuffled) < chance and accuracy(None) is None
-    assert describe(images[:3], None, requested=[1, 2, 3]).requested.tolist() == [1, 2, 3]
+    assert make_sample(images[:3], None, requested=[1, 2, 3]).requested.tolist() == [1, 2, 3]
     with pytest.raises(ValueError, match="2 requested emotions for 3 faces"):
-        describe(images[:3], None, requested=[1, 2])
+        make_sample(images[:3], None, requested=[1, 2])

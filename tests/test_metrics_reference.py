@@ -8,7 +8,8 @@ from tiny import FIXTURE
 from emogan.classifier import Classifier, ClassifierConfig, EmotionNet
 from emogan.data import load_faces
 from emogan.metrics import reference as reference_module
-from emogan.metrics.reference import build_reference, classifier_identity, identity, subset
+from emogan.metrics.core import subset
+from emogan.metrics.reference import build_reference, classifier_identity, identity
 
 
 def _clf(seed):

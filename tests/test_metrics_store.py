@@ -1,11 +1,11 @@
-"""emogan.metrics.store: metrics.jsonl appends, torn lines, damaged lines, and refusing to mix identities."""
+"""emogan.metrics.records: metrics.jsonl appends, torn lines, damaged lines, and refusing to mix identities."""
 
 import json
 
 import pytest
 
 from emogan.errors import RunError
-from emogan.metrics.store import CONFIG_FILE, METRICS_FILE, MetricsLog, MetricsMismatch, read_metrics
+from emogan.metrics.records import CONFIG_FILE, METRICS_FILE, MetricsLog, MetricsMismatch, read_metrics
 
 IDENTITY = {"settings": {"version": 1, "n": 1000}, "reference": {"content_hash": "aa", "emotion": "all", "n_images": 5},
             "train": {"content_hash": "bb", "emotion": "all", "n_images": 9}, "classifier": {"sha256": "cc"}}

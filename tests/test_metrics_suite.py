@@ -8,7 +8,7 @@ from tiny import FIXTURE
 
 from emogan.data import load_faces
 from emogan.metrics import suite
-from emogan.metrics.core import describe
+from emogan.metrics.core import make_sample
 from emogan.metrics.reference import build_reference, settings
 from emogan.metrics.suite import Chart, Metric, compute_metrics, metric_charts, register
 
@@ -36,7 +36,7 @@ def reference(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sample():
-    return describe(np.random.default_rng(0).integers(0, 256, (40, 48, 48), dtype=np.uint8), None)
+    return make_sample(np.random.default_rng(0).integers(0, 256, (40, 48, 48), dtype=np.uint8), None)
 
 
 def test_the_line_keeps_its_keys_in_order():

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from emogan.errors import PathError
-from emogan.paths import check_name, inside, member, resolve_run_path, run_argument
+from emogan.runs.paths import check_name, inside, member, resolve_run_path, run_argument
 
 
 @pytest.mark.parametrize("name", ["M1-all-s0", "run.2", "a_b"])

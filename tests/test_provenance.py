@@ -4,7 +4,7 @@ import subprocess
 
 import torch
 
-from emogan.provenance import REPO, device_name, git_commit
+from emogan.runs.provenance import REPO, device_name, git_commit
 
 
 def test_commit_is_the_checkout_head(monkeypatch):

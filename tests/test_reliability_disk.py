@@ -12,9 +12,9 @@ import pytest
 from reliability_helpers import assert_one_line_error, fingerprint, run_cli, shared_clean_run
 from tiny import FIXTURE, REPO, fixture_faces, tiny, tiny_run
 
-import emogan.runs
-from emogan.io import OutputError
-from emogan.runs import Run
+import emogan.runs.store
+from emogan.runs.atomic import OutputError
+from emogan.runs.store import Run
 
 LOSS_COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]
 
@@ -30,7 +30,7 @@ def _full_after(monkeypatch, folder, allowed: int) -> dict:
         count["n"] += 1
         return count["n"] > allowed
 
-    def fdopen(fd, mode="r", *args, **kwargs):          # emogan.io's temp files
+    def fdopen(fd, mode="r", *args, **kwargs):          # emogan.runs.atomic's temp files
         if "w" in mode and full(os.readlink(f"/proc/self/fd/{fd}")):
             os.close(fd)
             return real_open("/dev/full", mode, *args, **kwargs)
@@ -42,7 +42,7 @@ def _full_after(monkeypatch, folder, allowed: int) -> dict:
         return real_open(file, mode, *args, **kwargs)
 
     monkeypatch.setattr(os, "fdopen", fdopen)
-    monkeypatch.setattr(emogan.runs, "open", open_, raising=False)
+    monkeypatch.setattr(emogan.runs.store, "open", open_, raising=False)
     return count
 
 
@@ -65,7 +65,7 @@ def test_a_full_disk_stops_a_resume_before_its_first_iteration(run, monkeypatch)
 def test_a_disk_filling_up_mid_run_keeps_every_listed_snapshot_and_resumes_exactly(tmp_path):
     kw = dict(model=tiny("M3"), batch=8, snapshot_every=2, snapshot_at=(), n_fixed=16, device="cpu", seed=1)
     faces = fixture_faces()
-    from emogan.training import train
+    from emogan.training.loop import train
 
     train(faces, tmp_path / "reference", iters=12, **kw)
     with pytest.MonkeyPatch.context() as mp, pytest.raises(OutputError, match="No space left on device"):

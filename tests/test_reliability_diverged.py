@@ -5,9 +5,9 @@ import math
 from reliability_helpers import run_cli
 from tiny import FIXTURE, tiny_run
 
-import emogan.run_session as run_session
-from emogan.losses import d_bce, g_bce
-from emogan.runs import Run
+import emogan.training.session as run_session
+from emogan.runs.store import Run
+from emogan.training.losses import d_bce, g_bce
 
 
 def _blow_up_at(monkeypatch, step: int, bad: float) -> None:

@@ -13,8 +13,8 @@ from reliability_helpers import malicious_pickle
 from streamlit.testing.v1 import AppTest
 from tiny import tiny_run
 
-import emogan.run_session as run_session
-from emogan.losses import d_bce, g_bce
+import emogan.training.session as run_session
+from emogan.training.losses import d_bce, g_bce
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from tiny import FIXTURE
 
 from emogan.data import load_faces
 from emogan.errors import DataError
-from emogan.run_session import RunResult
+from emogan.training.session import RunResult
 
 _EXAMPLES = {"ci": 30, "long": 1500}
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
@@ -204,8 +204,8 @@ def sandbox(tmp_path_factory):
     try:
         import torch
 
+        from emogan.classifier.files import save_classifier
         from emogan.classifier.model import ClassifierConfig, EmotionNet
-        from emogan.classifier.store import save_classifier
 
         torch.manual_seed(0)
         save_classifier(box / "cls", EmotionNet(ClassifierConfig(widths=(4,), depths=(1,))).eval(), {})

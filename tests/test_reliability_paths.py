@@ -8,7 +8,7 @@ from reliability_helpers import assert_one_line_error, fingerprint, run_cli, sha
 from tiny import FIXTURE
 
 from emogan.errors import PathError
-from emogan.runs import open_run, scan_runs
+from emogan.runs.store import open_run, scan_runs
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from reliability_helpers import assert_one_line_error, fingerprint, malicious_pickle, run_cli, shared_clean_run
 from tiny import tiny, tiny_run
 
-from emogan import checkpoint
 from emogan.errors import CheckpointError, PathError
 from emogan.models import Generator
+from emogan.runs import checkpoint
 
 PICKLES = [".pt", ".pth", ".pkl"]
 
@@ -99,8 +99,8 @@ def test_a_pickle_as_resume_state_is_refused_in_one_line(run, tmp_path):
 # ---------------------------------------------------------------------------------------------- the classifier folder
 
 def _tiny_classifier(folder):
+    from emogan.classifier.files import save_classifier
     from emogan.classifier.model import ClassifierConfig, EmotionNet
-    from emogan.classifier.store import save_classifier
 
     torch.manual_seed(0)
     save_classifier(folder, EmotionNet(ClassifierConfig(widths=(4,), depths=(1,))).eval(), {"note": "test"})
@@ -109,8 +109,8 @@ def _tiny_classifier(folder):
 @pytest.fixture
 def classifier_dir(tmp_path, monkeypatch):
     """checkpoints/classifier/ as the CLI finds it by default, pointed at a temp copy."""
-    pytest.importorskip("emogan.classifier.store")
-    from emogan.classifier import store
+    pytest.importorskip("emogan.classifier.files")
+    from emogan.classifier import files as store
 
     folder = tmp_path / "checkpoints" / "classifier"
     monkeypatch.setattr(store, "default_weights_dir", lambda: folder)
@@ -297,13 +297,13 @@ def test_a_link_out_of_the_run_is_refused_unread_in_one_line(run, tmp_path, caps
             code, _, err = run_cli([command, "r", "--root", run.parent, *args], capsys)
             assert_one_line_error(code, err, target, "outside the run folder")
         # The explorer reads through the same Run: the page shows the same line.
-        from emogan.catalog import describe
-        from emogan.gallery import faces_at
-        from emogan.runs import Run
+        from emogan.runs.catalog import list_runs
+        from emogan.runs.store import Run
+        from emogan.views.gallery import faces_at
         with pytest.raises(PathError, match="outside the run folder"):
             r = Run(run)
             faces_at(r, 4), r.losses(), r.fixed_latents(), r.load_generator(4)
-        assert (describe(run.parent)[0].error is not None) == (command == "runs" and target != "losses.csv")
+        assert (list_runs(run.parent)[0].error is not None) == (command == "runs" and target != "losses.csv")
     assert not opened and not (tmp_path / "o.png").exists() and not (tmp_path / "o.gif").exists()
 
 
@@ -326,7 +326,7 @@ def test_a_classifier_file_linked_out_of_its_folder_is_refused_unread(classifier
         assert code == 0 and "classifier.json: outside the classifier folder" in err, err     # a record: warned
         (classifier_dir / "classifier.safetensors").unlink()
         (classifier_dir / "classifier.safetensors").symlink_to(tmp_path / "fifo")
-        from emogan.classifier import store
+        from emogan.classifier import files as store
         store.clear_cache()
         code, _, err = run_cli(["classifier", "predict", tmp_path / "faces.npy"], capsys)
         assert_one_line_error(code, err, "classifier.safetensors", "outside the classifier folder")

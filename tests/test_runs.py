@@ -8,7 +8,7 @@ import pytest
 from tiny import tiny_run
 
 from emogan.errors import PathError, RunError
-from emogan.runs import LOSS_COLUMNS, Run, loss_log_notes, nearest, open_run, scan_runs
+from emogan.runs.store import LOSS_COLUMNS, Run, loss_log_notes, nearest, open_run, scan_runs
 
 
 @pytest.fixture(scope="module")

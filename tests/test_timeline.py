@@ -8,9 +8,9 @@ from PIL import Image
 from reliability_helpers import assert_one_line_error, run_cli
 
 from emogan.errors import RunError
-from emogan.gallery import HEADER_PX
-from emogan.runs import Run
-from emogan.timeline import frames, gif_bytes, pick_iterations, sheet
+from emogan.runs.store import Run
+from emogan.views.animation import frames, gif_bytes, pick_iterations, sheet
+from emogan.views.gallery import HEADER_PX
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 import torch
 from tiny import fixture_faces, tiny, tiny_run
 
-from emogan.runs import Run
-from emogan.training import Job, Progress, train, train_many
+from emogan.runs.store import Run
+from emogan.training.loop import Job, Progress, train, train_many
 
 LOSS_COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]   # "seconds" is wall time, not reproducible
 
@@ -54,10 +54,10 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path, model):
         return calls["n"] > 7
 
     first = train(faces, tmp_path / "resumed", iters=15, abort_fn=abort_after_seven, **kw)
-    assert first.state == "interrupted" and first.iteration == 7
+    assert first.status == "interrupted" and first.iteration == 7
     assert Run(tmp_path / "resumed").snapshot_iterations() == [5, 7]
     second = train(faces, tmp_path / "resumed", iters=15, resume=True, **kw)
-    assert second.state == "done" and second.iteration == 15
+    assert second.status == "done" and second.iteration == 15
     pd.testing.assert_frame_equal(_losses(tmp_path / "straight"), _losses(tmp_path / "resumed"))
     a, b = Run(tmp_path / "straight"), Run(tmp_path / "resumed")
     assert np.array_equal(a.grid(15), b.grid(15))
@@ -88,8 +88,8 @@ def test_progress_hook_and_resume_refuses_other_settings(tmp_path):
 
 
 def test_a_diverging_run_is_recorded_and_flagged(tmp_path, monkeypatch):
-    import emogan.run_session as run_session
-    from emogan.losses import d_bce, g_bce
+    import emogan.training.session as run_session
+    from emogan.training.losses import d_bce, g_bce
 
     calls = {"n": 0}
 
@@ -100,7 +100,7 @@ def test_a_diverging_run_is_recorded_and_flagged(tmp_path, monkeypatch):
     monkeypatch.setattr(run_session, "get_losses", lambda name: (d_loss_going_nan, g_bce))
     res = train(fixture_faces(), tmp_path / "nan", model=tiny("M1"), iters=200, batch=8, snapshot_every=10,
                 n_fixed=4, device="cpu")
-    assert res.state == "diverged" and res.iteration < 200
+    assert res.status == "diverged" and res.iteration < 200
     run = Run(tmp_path / "nan")
     assert run.status()["state"] == "diverged"
     assert run.status()["message"] == "losses became NaN/inf at iteration 13"
@@ -123,7 +123,7 @@ def test_same_seed_same_losses_different_seed_different(tmp_path):
 
 def test_a_run_held_by_another_process_is_left_alone(tmp_path):
     from emogan.errors import RunError
-    from emogan.lock import TRAIN_LOCK, FolderLock
+    from emogan.runs.lock import TRAIN_LOCK, FolderLock
 
     kw = dict(model=tiny("M1"), batch=8, snapshot_every=5, snapshot_at=(), n_fixed=4, device="cpu")
     train(fixture_faces(), tmp_path / "r", iters=5, **kw)
@@ -137,9 +137,9 @@ def test_a_run_held_by_another_process_is_left_alone(tmp_path):
 
 def test_ema_warms_up_instead_of_keeping_the_random_start():
     """With a plain 0.999 average, G_ema after 20 updates would still be 98% its random initial weights."""
-    from emogan.losses import get_losses
-    from emogan.train_state import build_state
-    from emogan.training import step
+    from emogan.training.loop import step
+    from emogan.training.losses import get_losses
+    from emogan.training.state import build_state
 
     cfg = tiny("M7")
     s = build_state(cfg, seed=0, device=torch.device("cpu"))
@@ -161,9 +161,9 @@ def test_a_conditional_model_learns_from_the_emotion_labels(tmp_path):
     and the trained G draws a different face for each emotion from one latent."""
     import torch
 
-    from emogan.checkpoint import read_tensors
     from emogan.models import build_discriminator, build_generator
-    from emogan.runs import STATE
+    from emogan.runs.checkpoint import read_tensors
+    from emogan.runs.store import STATE
     from emogan.sampling import generate
 
     cfg = tiny("M8")
@@ -196,7 +196,7 @@ def test_runs_stepped_together_equal_runs_trained_alone(tmp_path):
         train(faces, tmp_path / "plain" / name, model=tiny(name), seed=seed, **kw)
     # train_many builds models from registry names or configs; the tiny configs keep the test fast.
     results = train_many(faces, [Job(tiny(n), tmp_path / "together" / n, s) for n, s in models.items()], **kw)
-    assert [r.state for r in results] == ["done", "done", "done"]
+    assert [r.status for r in results] == ["done", "done", "done"]
     for name in models:
         a, b = Run(tmp_path / "plain" / name), Run(tmp_path / "together" / name)
         pd.testing.assert_frame_equal(a.losses()[LOSS_COLS], b.losses()[LOSS_COLS])
@@ -216,7 +216,7 @@ def test_runs_resumed_together_continue_exactly(tmp_path):
         return calls["n"] > 6
 
     first = train_many(faces, jobs(tmp_path / "resumed"), iters=12, abort_fn=stop_after_six, **kw)
-    assert {r.state for r in first} == {"interrupted"} and {r.iteration for r in first} == {6}
+    assert {r.status for r in first} == {"interrupted"} and {r.iteration for r in first} == {6}
     train_many(faces, jobs(tmp_path / "resumed"), iters=12, resume=True, **kw)
     for name in ("a", "b"):
         pd.testing.assert_frame_equal(Run(tmp_path / "straight" / name).losses()[LOSS_COLS],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from emogan.data import FaceSet, load_faces
 from emogan.models import GANConfig, get_config
-from emogan.training import train
+from emogan.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "fer2013"

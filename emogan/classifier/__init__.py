@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .inference import Classifier, EvalResult, as_model_input, score
-from .judge import compare_with_prior, emotion_distribution, fer2013_prior, judge
-from .model import ClassifierConfig, EmotionNet, EnsembleConfig, EnsembleNet, count_macs
-from .store import default_weights_dir, load_classifier, read_net, save_classifier
+from emogan.classifier.files import default_weights_dir, load_classifier, read_net, save_classifier
+from emogan.classifier.inference import Classifier, EvalResult, as_model_input, score
+from emogan.classifier.judge import compare_with_prior, emotion_distribution, fer2013_prior, judge
+from emogan.classifier.model import ClassifierConfig, EmotionNet, EnsembleConfig, EnsembleNet, count_macs
 
 __all__ = ["predict", "features", "load_classifier", "save_classifier", "read_net", "default_weights_dir",
            "Classifier", "ClassifierConfig", "EmotionNet", "EnsembleConfig", "EnsembleNet", "EvalResult", "score",

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..device import fast_bf16
-from ..emotions import EMOTIONS
-from ..errors import DataError
-from ..images import SIZE, to_model_input
+from emogan.device import fast_bf16
+from emogan.emotions import EMOTIONS
+from emogan.errors import DataError
+from emogan.images import SIZE, to_model_input
 
 # Faces per forward pass: big enough to keep the CPU's conv kernels efficient, small enough for little memory.
 BATCH = 256
@@ -133,7 +133,7 @@ class Classifier:
                  source: str = "", channels_last: bool | None = None) -> None:
         import copy
 
-        from .model import fold_batchnorm
+        from emogan.classifier.model import fold_batchnorm
 
         self.device = torch.device(device)
         self.config = net.config

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..emotions import EMOTIONS, train_prior
-from .inference import Classifier
-from .store import load_classifier
+from emogan.classifier.files import load_classifier
+from emogan.classifier.inference import Classifier
+from emogan.emotions import EMOTIONS, train_prior
 
 
 def _classifier(classifier: Classifier | None) -> Classifier:

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..emotions import EMOTIONS
-from ..fields import from_fields, to_fields
+from emogan.emotions import EMOTIONS
+from emogan.fields import from_fields, to_fields
 
 ARCHS = ("plain", "resnet")
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import torch
 
-from ..cli import positive_float, positive_int
-from ..errors import RunError
-from ..export import export_run, manifest_bytes, write_manifest
-from ..original import ORIGINAL_ITERATIONS
-from ..paths import check_name
-from ..provenance import git_commit
-from ..runs import open_run
+from emogan.cli import positive_float, positive_int
+from emogan.errors import RunError
+from emogan.original import ORIGINAL_ITERATIONS
+from emogan.runs.demo import export_run, manifest_bytes, write_manifest
+from emogan.runs.paths import check_name
+from emogan.runs.provenance import git_commit
+from emogan.runs.store import open_run
 
 
 def _iterations(text: str) -> tuple[int, ...]:

@@ -7,11 +7,11 @@ import sys
 import time
 from typing import Any
 
-from ..cli import positive_int
-from ..device import DEVICE_CHOICES, resolve_device
-from ..errors import CheckpointError
-from ..metrics import DEFAULT_EVERY, DEFAULT_N, METRICS_FILE
-from ..runs import Run, open_run
+from emogan.cli import positive_int
+from emogan.device import DEVICE_CHOICES, resolve_device
+from emogan.errors import CheckpointError, first_line
+from emogan.metrics import DEFAULT_EVERY, DEFAULT_N, METRICS_FILE
+from emogan.runs.store import Run, open_run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,12 +49,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _load_classifier(args: argparse.Namespace, device: Any) -> Any:
     if args.no_classifier:
         return None
-    from ..classifier import load_classifier
+    from emogan.classifier import load_classifier
 
     try:
         return load_classifier(args.classifier, device)
     except CheckpointError as e:
-        raise CheckpointError(f"{str(e).splitlines()[0]} (or pass --no-classifier to compute only the metrics "
+        raise CheckpointError(f"{first_line(e)} (or pass --no-classifier to compute only the metrics "
                               f"that need none)") from None
 
 
@@ -78,12 +78,12 @@ def _print_line(res: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: the metrics bring torchmetrics, scikit-learn and scipy, which other commands do not need.
-    from ..metrics import Reference, build_reference, evaluate_run, read_metrics
-    from ..metrics.gallery import run_faces
-    from ..metrics.reference import identity
-    from ..metrics.store import check_compatible
-    from ..metrics.suite import classifier_keys
-    from ..metrics.verdict import verdict
+    from emogan.metrics import Reference, build_reference, evaluate_run, read_metrics
+    from emogan.metrics.neighbours import run_faces
+    from emogan.metrics.records import check_compatible
+    from emogan.metrics.reference import identity
+    from emogan.metrics.suite import classifier_keys
+    from emogan.metrics.verdict import verdict
 
     device = resolve_device(args.device)
     runs: list[Run] = [open_run(args.root, name) for name in args.runs]   # a wrong name fails before any work

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli import positive_int
-from ..errors import RunError
-from ..metrics.store import read_metrics
-from ..metrics.summary import WORST_FROM, markdown, summary_row
-from ..runs import open_run, scan_runs
+from emogan.cli import positive_int
+from emogan.errors import RunError
+from emogan.metrics.records import read_metrics
+from emogan.metrics.summary import WORST_FROM, markdown, summary_row
+from emogan.runs.store import open_run, scan_runs
 
 
 def register(sub: argparse._SubParsersAction) -> None:

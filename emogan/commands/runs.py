@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import EmoganError
-from ..runs import Run, RunInfo, loss_log_notes, scan_runs
+from emogan.errors import EmoganError, first_line
+from emogan.runs.store import Run, RunInfo, loss_log_notes, scan_runs
 
 HEADER = ("name", "model", "emotion", "iterations", "state", "loss_D", "loss_G")
 
@@ -29,7 +29,7 @@ def row(info: RunInfo) -> tuple[str, ...]:
         losses = r.losses()
         notes = loss_log_notes(losses, r.snapshot_iterations())
     except EmoganError as err:
-        return (info.name, info.model, info.emotion, "-", "damaged", "-", "-", str(err).splitlines()[0])
+        return (info.name, info.model, info.emotion, "-", "damaged", "-", "-", first_line(err))
     state = info.state or "?"
     if any(n.startswith("diverged") for n in notes):
         if state == "diverged" and info.message:     # the trainer said it already, with the iteration

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import torch
 
-from ..cli import positive_int
-from ..emotions import EMOTIONS, emotion_index
-from ..errors import RunError
-from ..images import make_grid
-from ..io import atomic_write_bytes
-from ..runs import nearest, open_run
-from ..sampling import generate, random_latents
+from emogan.cli import positive_int
+from emogan.emotions import EMOTIONS, emotion_index
+from emogan.errors import RunError
+from emogan.images import make_grid
+from emogan.runs.atomic import atomic_write_bytes
+from emogan.runs.store import nearest, open_run
+from emogan.sampling import generate, random_latents
 
 
 def register(sub: argparse._SubParsersAction) -> None:

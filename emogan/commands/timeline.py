@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli import positive_int
-from ..errors import RunError
-from ..gallery import png_bytes
-from ..io import atomic_write_bytes
-from ..runs import open_run
-from ..timeline import frames, gif_bytes, pick_iterations, sheet
+from emogan.cli import positive_int
+from emogan.errors import RunError
+from emogan.runs.atomic import atomic_write_bytes
+from emogan.runs.store import open_run
+from emogan.views.animation import frames, gif_bytes, pick_iterations, sheet
+from emogan.views.gallery import png_bytes
 
 FORMATS = (".gif", ".png")
 

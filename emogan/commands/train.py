@@ -9,16 +9,17 @@ from pathlib import Path
 
 import torch
 
-from ..cli import positive_int
-from ..data import load_faces
-from ..device import DEVICE_CHOICES, fast_bf16, resolve_device
-from ..emotions import EMOTIONS
-from ..errors import DataError
-from ..models import ORIGINAL_SIX, get_config, model_names
-from ..paths import check_name, resolve_run_path
-from ..provenance import device_name
-from ..run_session import RunResult, check_emotion, preflight, run_name
-from ..training import Job, Progress, train_many
+from emogan.cli import positive_int
+from emogan.data import load_faces
+from emogan.device import DEVICE_CHOICES, fast_bf16, resolve_device
+from emogan.emotions import EMOTIONS
+from emogan.errors import DataError
+from emogan.models import ORIGINAL_SIX, get_config, model_names
+from emogan.runs.paths import check_name, resolve_run_path
+from emogan.runs.provenance import device_name
+from emogan.training.loop import Job, Progress, train_many
+from emogan.training.options import RunStatus, TrainConfig
+from emogan.training.session import RunResult, check_emotion, preflight, run_name
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -92,16 +93,16 @@ def run(args: argparse.Namespace) -> int:
           + f"; {device_name(device)}, {'bf16-autocast' if amp else 'fp32'}", file=sys.stderr)
     together = args.engine == "fast" or (args.engine == "auto" and device.type == "cuda")
     graphs = together and device.type == "cuda" and not args.no_graphs
+    options = TrainConfig(emotion=args.emotion, iters=args.iters, batch=args.batch, snapshot_every=args.snapshot_every,
+                          weights_every=args.weights_every, device=args.device, resume=args.resume,
+                          command=tuple(args.invocation), amp=amp, cuda_graphs=graphs)
     # "fast" steps all models together (one CUDA graph on a GPU); "plain" trains them one after the other.
     batches = [jobs] if together else [[job] for job in jobs]
     results = []
     for group in batches:
         label = "+".join(Path(j.run_dir).name.split("-")[0] for j in group)
-        results += train_many(faces, group, emotion=args.emotion, iters=args.iters, batch=args.batch,
-                              snapshot_every=args.snapshot_every, weights_every=args.weights_every, device=device,
-                              resume=args.resume, command=args.invocation, amp=amp, cuda_graphs=graphs,
-                              progress_fn=None if args.no_progress else _progress_bar(label, amp))
-        if any(r.state == "interrupted" for r in results):
+        results += train_many(faces, group, options, progress_fn=None if args.no_progress else _progress_bar(label, amp))
+        if any(r.status is RunStatus.INTERRUPTED for r in results):
             break
     return exit_status(results)
 
@@ -110,11 +111,11 @@ def exit_status(results: list[RunResult]) -> int:
     """What the CLI returns: 130 if a run was stopped (resumable), 1 if one diverged, else 0; one line per run."""
     status = 0
     for r in results:
-        print(f"{r.path.name}: {r.state} at iteration {r.iteration}" + (f" ({r.message})" if r.message else ""),
+        print(f"{r.path.name}: {r.status} at iteration {r.iteration}" + (f" ({r.message})" if r.message else ""),
               file=sys.stderr)
-        if r.state == "interrupted":
+        if r.status is RunStatus.INTERRUPTED:
             status = 130
-        elif r.state == "diverged" and status == 0:
+        elif r.status is RunStatus.DIVERGED and status == 0:
             status = 1
     return status
 

@@ -2,13 +2,14 @@
 suite.py, computed per snapshot on the same N faces and appended to the run folder's metrics.jsonl.
 
     ref = build_reference(train_faces, validation_faces, classifier, n=1000, emotion="all")
-    row = compute_metrics(describe(faces, classifier), ref)      # {"fer_fid": ..., "coverage": ..., ...}
+    row = compute_metrics(make_sample(faces, classifier), ref)      # {"fer_fid": ..., "coverage": ..., ...}
     evaluate_run(run, ref, classifier)                           # every snapshot of a run, resumable
     read_metrics(run.path); verdict.verdicts(read_metrics(run.path))  # for the explorer
 
 Modules, each importing only ones above it (the three metric modules import none of each other):
   pixels.py, stats.py  the 24x24 pixel space and its distances; JS divergence and the two-proportion z-test
-  core.py       Sample: one set of faces with its pixel vectors and ONE classifier pass, shared by every metric
+  core.py       Sample: one set of faces with its pixel vectors and ONE classifier pass, shared by every metric;
+                Reference: the real faces it is measured against (the contract every metric reads)
   features.py   fer_fid, fer_kid, fer_kid_std; precision, recall, density, coverage; emotion_<name>,
                 emotion_js_prior, emotion_js_reference, confidence; label_accuracy (conditional runs only)
                                                                               (need the emotion classifier)
@@ -17,9 +18,9 @@ Modules, each importing only ones above it (the three metric modules import none
   bins.py       ndb, ndb_frac, ndb_js
   suite.py      the metrics in line order, each with its settings and explorer charts; compute_metrics
   reference.py  the real faces' side (features, k-means bins, baselines), cached; the settings of a run's metrics
-  store.py, evaluate.py  metrics.jsonl and metrics_config.json; measuring a run's snapshots into them
+  records.py, evaluate.py  metrics.jsonl and metrics_config.json; measuring a run's snapshots into them
   verdict.py, summary.py  the verdict rule ("healthy", "collapsing from iteration X"); the report's table
-  gallery.py    the explorer's galleries: each face's closest training faces, the closest pairs of faces
+  neighbours.py the explorer's galleries: each face's closest training faces, the closest pairs of faces
 
 The names below load their modules on first use: the metrics pull in torchmetrics, scikit-learn and scipy,
 which every other `python -m emogan` command would otherwise pay for at start-up.
@@ -36,12 +37,12 @@ METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "metrics_config.json"
 
 _LAZY = {
-    "core": ("Sample", "describe"),
+    "core": ("Sample", "Reference", "make_sample"),
     "suite": ("METRICS", "Metric", "Chart", "register", "registry", "metric_keys", "classifier_keys",
               "metric_settings", "metric_charts", "compute_metrics"),
     "evaluate": ("evaluate_run", "metric_labels", "metric_latents", "selected_iterations", "snapshot_faces"),
-    "reference": ("Reference", "build_reference", "classifier_identity"),
-    "store": ("read_metrics", "read_config", "MetricsMismatch"),
+    "reference": ("build_reference", "classifier_identity"),
+    "records": ("read_metrics", "read_config", "MetricsMismatch"),
 }
 # Not the verdict functions: `emogan.metrics.verdict` is their module's name, which the import system binds
 # on this package once the module is loaded; import them from emogan.metrics.verdict.

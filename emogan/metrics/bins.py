@@ -8,14 +8,12 @@ perfect model, 1 for a collapsed one). `ndb_js` is the JS divergence (bits) betw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from .core import Sample
-from .pixels import nearest
-from .stats import js_divergence, proportions_differ
+from emogan.metrics.core import Bins, Reference, Sample
+from emogan.metrics.pixels import nearest
+from emogan.metrics.stats import js_divergence, proportions_differ
 
 NDB_BINS = 100             # the paper's K
 NDB_MIN_PER_BIN = 10       # fewer bins for small training sets, so each bin can hold a share worth testing
@@ -24,11 +22,6 @@ NDB_ALPHA = 0.05
 NDB_SEED = 0
 
 
-@dataclass(frozen=True)
-class Bins:
-    centres: np.ndarray    # (K, 576) float32
-    shares: np.ndarray     # (K,) training share per bin
-    n_train: int
 
 
 def n_bins(n_train: int) -> int:
@@ -56,7 +49,7 @@ def assign_shares(pixels: torch.Tensor, centres: np.ndarray) -> np.ndarray:
     return np.bincount(idx[:, 0], minlength=len(centres)) / max(1, len(pixels))
 
 
-def ndb(sample: Sample, reference) -> dict[str, float]:
+def ndb(sample: Sample, reference: Reference) -> dict[str, float]:
     bins: Bins = reference.bins
     shares = assign_shares(sample.pixels, bins.centres)
     differ = proportions_differ(shares, len(sample), bins.shares, bins.n_train, NDB_ALPHA)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .core import Sample
-from .pixels import NEAR_IDENTICAL, close_pairs, nearest
+from emogan.metrics.core import Reference, Sample
+from emogan.metrics.pixels import NEAR_IDENTICAL, close_pairs, nearest
 
 MSSSIM_SIGMA = 1.0
 MSSSIM_KERNEL = 9
@@ -46,7 +46,7 @@ def msssim_pairs(images: np.ndarray, device: torch.device | str = "cpu") -> floa
     return float(values.mean())
 
 
-def msssim(sample: Sample, reference) -> dict[str, float]:
+def msssim(sample: Sample, reference: Reference) -> dict[str, float]:
     return {"msssim": msssim_pairs(sample.images, device=sample.pixels.device),
             "msssim_real": reference.baselines["msssim_real"]}
 
@@ -82,11 +82,11 @@ def duplicate_stats(pixels: torch.Tensor, threshold: float = NEAR_IDENTICAL, tri
     return out
 
 
-def duplicates(sample: Sample, reference) -> dict[str, float | int | None]:
+def duplicates(sample: Sample, reference: Reference) -> dict[str, float | int | None]:
     return duplicate_stats(sample.pixels)
 
 
-def memorisation(sample: Sample, reference) -> dict[str, float]:
+def memorisation(sample: Sample, reference: Reference) -> dict[str, float]:
     """Median RMS distance from each face to its nearest training face, and the share that are near-identical
     to one (compare with the reference faces' own figures in metrics_config.json: FER2013's validation split
     shares about 8% of its faces with the training split)."""

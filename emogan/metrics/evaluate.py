@@ -11,14 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..lock import METRICS_LOCK, FolderLock
-from ..runs import Run
-from ..sampling import generate, prior_labels, random_latents
-from . import DEFAULT_EVERY, DEFAULT_N
-from .core import SAMPLE_SEED, Value, describe
-from .reference import Reference
-from .store import MetricsLog
-from .suite import compute_metrics
+from emogan.metrics import DEFAULT_EVERY, DEFAULT_N
+from emogan.metrics.core import SAMPLE_SEED, Reference, Value, make_sample
+from emogan.metrics.records import MetricsLog
+from emogan.metrics.suite import compute_metrics
+from emogan.runs.lock import METRICS_LOCK, FolderLock
+from emogan.runs.store import Run
+from emogan.sampling import generate, prior_labels, random_latents
 
 
 def metric_latents(run: Run, n: int) -> torch.Tensor:
@@ -107,7 +106,7 @@ def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every:
         t0 = time.perf_counter()
         faces = snapshot_faces(run, it, n, device)
         row: dict[str, Value] = {"iteration": it, "n": n}
-        row.update(compute_metrics(describe(faces, classifier, device, requested=requested), reference))
+        row.update(compute_metrics(make_sample(faces, classifier, device, requested=requested), reference))
         log.append(row)
         if progress_fn is not None:
             progress_fn(SnapshotResult(run.name, it, row, time.perf_counter() - t0))

@@ -3,7 +3,7 @@
 FER-FID and FER-KID are torchmetrics' FrechetInceptionDistance and KernelInceptionDistance with our classifier's
 256-d penultimate embedding in place of Inception's: the same math, a different feature space. They are therefore
 named FER-FID/FER-KID and must never be compared with published (Inception) FIDs. Features are extracted once
-per sample set (core.describe) and fed to torchmetrics through an identity "feature network".
+per sample set (core.make_sample) and fed to torchmetrics through an identity "feature network".
 
 Precision, recall, density and coverage are the reference implementation (`prdc`, Naeem et al. 2020) with k=5, on
 a fixed random subset of the reference features of the same size as the sample set (the k-NN radii depend on the
@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..emotions import EMOTIONS, train_prior
-from .core import Sample
-from .stats import js_divergence
+from emogan.emotions import EMOTIONS, train_prior
+from emogan.metrics.core import Reference, Sample
+from emogan.metrics.stats import js_divergence
 
 PRDC_K = 5                 # Naeem et al.'s recommended k
 KID_SUBSETS = 10           # torchmetrics' default is 100; fewer, as KID's time grows with the count
@@ -80,11 +80,16 @@ class FeatureDistances:
         return {"fer_fid": fid, "fer_kid": float(kid_mean), "fer_kid_std": float(kid_std)}
 
 
-def fer_fid_kid(sample: Sample, reference) -> dict[str, float]:
-    return reference.feature_distances(sample.features)
+def fer_fid_kid(sample: Sample, reference: Reference) -> dict[str, float]:
+    distances = reference.memo.get("fer_distances")
+    if distances is None:
+        # On the CPU even on a GPU machine: 256-d statistics cost well under a second there, and FID's
+        # eigenvalues of a non-symmetric matrix need a CUDA linear-algebra backend that not every build has.
+        distances = reference.memo["fer_distances"] = FeatureDistances(reference.features, "cpu")
+    return distances(sample.features)
 
 
-def prdc(sample: Sample, reference) -> dict[str, float]:
+def prdc(sample: Sample, reference: Reference) -> dict[str, float]:
     from prdc import compute_prdc  # it imports scikit-learn: here, for the reason above
 
     real = reference.prdc_features(len(sample))
@@ -104,7 +109,7 @@ def emotion_shares(probs: np.ndarray) -> np.ndarray:
 EMOTION_KEYS = tuple(f"emotion_{e}" for e in EMOTIONS)
 
 
-def emotions(sample: Sample, reference) -> dict[str, float]:
+def emotions(sample: Sample, reference: Reference) -> dict[str, float]:
     """The classifier's emotion mix of the faces; its JS divergence (bits, 0..1) from FER2013's training prior and
     from the mix the same classifier finds in the reference faces (the fair target: the classifier is not perfect,
     and for a one-emotion run the prior is not the goal); and the mean probability of the chosen emotion."""
@@ -116,7 +121,7 @@ def emotions(sample: Sample, reference) -> dict[str, float]:
     return out
 
 
-def label_accuracy(sample: Sample, reference) -> dict[str, float | None]:
+def label_accuracy(sample: Sample, reference: Reference) -> dict[str, float | None]:
     """For a conditional generator: the share of faces whose most likely emotion, by the classifier, is the one
     asked for (chance: the share of the commonest emotion asked for; the classifier's own accuracy on real faces
     is the ceiling). None for faces of an unconditional generator."""

@@ -12,29 +12,26 @@ import hashlib
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from ..data import FaceSet, default_cache_dir
-from ..io import OutputError, atomic_write_bytes
-from .bins import Bins, fit_bins, n_bins
-from .core import SAMPLE_SEED, features_and_probs
-from .diversity import duplicate_stats, msssim_pairs
-from .features import FeatureDistances
-from .pixels import DIM, NEAR_IDENTICAL, nearest, pixel_vectors
-from .suite import metric_settings
+from emogan.data import FaceSet, default_cache_dir
+from emogan.metrics.bins import fit_bins, n_bins
+from emogan.metrics.core import SAMPLE_SEED, Bins, Reference, features_and_probs, subset
+from emogan.metrics.diversity import duplicate_stats, msssim_pairs
+from emogan.metrics.pixels import DIM, NEAR_IDENTICAL, nearest, pixel_vectors
+from emogan.metrics.suite import metric_settings
+from emogan.runs.atomic import OutputError, atomic_write_bytes
 
 if TYPE_CHECKING:
-    from ..classifier import Classifier
+    from emogan.classifier import Classifier
 
 # Bump when a metric's definition or a cached array's meaning changes: old caches and old metrics.jsonl files
 # then stop matching instead of being mixed with new figures.
 METRICS_VERSION = 1
-SUBSET_SEED = 2      # which reference faces form the equal-size subset for PRDC and the baselines
 
 
 def classifier_identity(classifier: Classifier | None) -> dict[str, str] | None:
@@ -60,50 +57,11 @@ def _set_record(faces: FaceSet, emotion: str) -> dict[str, Any]:
             "n_images": len(faces)}
 
 
-@dataclass
-class Reference:
-    """Real faces to compare with: `reference` (validation) faces and the run's training faces."""
-    n: int                                   # the sample size this reference was prepared for
-    reference: dict[str, Any]                # where the reference faces came from (source, split, hash, ...)
-    train: dict[str, Any]
-    classifier: dict[str, str] | None        # classifier_identity()
-    features: np.ndarray | None              # (R, 256) reference embeddings
-    probs: np.ndarray | None                 # (R, 7)
-    train_pixels: torch.Tensor               # (T, 576) on the metrics device
-    bins: Bins
-    baselines: dict[str, float | None]       # the real faces' own figures, for comparison
-    device: torch.device
-    _distances: FeatureDistances | None = field(default=None, repr=False)
-
-    def feature_distances(self, features: np.ndarray) -> dict[str, float]:
-        if self._distances is None:
-            # On the CPU even on a GPU machine: 256-d statistics cost well under a second there, and FID's
-            # eigenvalues of a non-symmetric matrix need a CUDA linear-algebra backend that not every build has.
-            self._distances = FeatureDistances(self.features, "cpu")
-        return self._distances(features)
-
-    def prdc_features(self, n: int) -> np.ndarray:
-        """A fixed random subset of the reference features of the sample's size (all of them if fewer)."""
-        return self.features[subset(len(self.features), n)]
-
-    def identity(self) -> dict[str, Any]:
-        """What metrics_config.json records and later runs of the command must match."""
-        return {"settings": settings(self.n),
-                "reference": self.reference, "train": self.train, "classifier": self.classifier}
-
-
 def identity(train: FaceSet, reference: FaceSet, classifier: Classifier | None, *, n: int,
              emotion: str) -> dict[str, Any]:
     """The identity build_reference's Reference will have, known before any of the expensive work."""
     return {"settings": settings(n), "reference": _set_record(reference, emotion), "train": _set_record(train, emotion),
             "classifier": classifier_identity(classifier)}
-
-
-def subset(total: int, n: int, seed: int = SUBSET_SEED) -> np.ndarray:
-    """Sorted indices of a fixed random subset of min(n, total) of range(total)."""
-    if n >= total:
-        return np.arange(total)
-    return np.sort(np.random.default_rng(seed).choice(total, n, replace=False))
 
 
 def build_reference(train: FaceSet, reference: FaceSet, classifier: Classifier | None, *, n: int, emotion: str,
@@ -124,8 +82,8 @@ def build_reference(train: FaceSet, reference: FaceSet, classifier: Classifier |
     base = _cached(cache, "baselines", [reference.content_hash, train.content_hash, settings(n)],
                    lambda: _baselines(reference.images[subset(len(reference), n)], train_pixels, device))
     baselines = {k: (None if np.isnan(v) else float(v)) for k, v in base.items()}
-    return Reference(n, _set_record(reference, emotion), _set_record(train, emotion), clf, features, probs,
-                     train_pixels, bins, baselines, device)
+    return Reference(n, settings(n), _set_record(reference, emotion), _set_record(train, emotion), clf, features,
+                     probs, train_pixels, bins, baselines, device)
 
 
 def _bins_arrays(bins: Bins) -> dict[str, np.ndarray]:

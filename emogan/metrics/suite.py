@@ -1,7 +1,7 @@
 """The metric suite: every metric of a metrics line, in order, each with the settings that decide its figures and
 the charts the explorer draws of it. A new metric is a function in a metric module and one `register` line here.
 
-A metric is a plain function `fn(sample, reference) -> {key: value}` (core.Sample, reference.Reference) that
+A metric is a plain function `fn(sample, reference) -> {key: value}` (core.Sample, core.Reference) that
 returns exactly its declared keys. The suite decides the order of the keys in a metrics line (the order of the
 `register` lines), what metrics_config.json records as settings (reference.settings: lines measured with other
 settings are never mixed) and what the explorer's "Mode collapse" page can chart. A new metric needs no version
@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from . import bins, diversity, features
-from .core import Sample, Value
-
-if TYPE_CHECKING:
-    from .reference import Reference
+from emogan.metrics import bins, diversity, features
+from emogan.metrics.core import Reference, Sample, Value
 
 
 class Chart(NamedTuple):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .verdict import verdict
+from emogan.metrics.verdict import verdict
 
 HEADLINE = (("fer_fid", "FER-FID"), ("coverage", "coverage"), ("duplicate_rate", "duplicate rate"),
             ("emotion_js_prior", "emotion JS"))

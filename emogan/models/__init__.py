@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import EmoganError
-from .config import GANConfig
-from .registry import ORIGINAL_SIX, REGISTRY, register
+from emogan.errors import EmoganError
+from emogan.models.config import GANConfig
+from emogan.models.registry import ORIGINAL_SIX, REGISTRY, register
 
 if TYPE_CHECKING:
-    from .discriminator import Discriminator
-    from .generator import Generator
+    from emogan.models.discriminator import Discriminator
+    from emogan.models.generator import Generator
 
 __all__ = ["GANConfig", "Generator", "Discriminator", "REGISTRY", "ORIGINAL_SIX", "register", "get_config",
            "build_generator", "build_discriminator", "model_names"]
@@ -19,10 +19,10 @@ __all__ = ["GANConfig", "Generator", "Discriminator", "REGISTRY", "ORIGINAL_SIX"
 def __getattr__(name: str) -> type:
     # The networks need torch; the registry alone (the explorer's run list) does not.
     if name == "Generator":
-        from .generator import Generator
+        from emogan.models.generator import Generator
         return Generator
     if name == "Discriminator":
-        from .discriminator import Discriminator
+        from emogan.models.discriminator import Discriminator
         return Discriminator
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -43,10 +43,10 @@ def _config(cfg: str | GANConfig) -> GANConfig:
 
 
 def build_generator(cfg: str | GANConfig) -> Generator:
-    from .generator import Generator
+    from emogan.models.generator import Generator
     return Generator(_config(cfg))
 
 
 def build_discriminator(cfg: str | GANConfig) -> Discriminator:
-    from .discriminator import Discriminator
+    from emogan.models.discriminator import Discriminator
     return Discriminator(_config(cfg))

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fields import from_fields, to_fields
+from emogan.fields import from_fields, to_fields
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class GANConfig:
     @property
     def n_labels(self) -> int:
         """Emotions a conditional model can be asked for (0: unconditional)."""
-        from ..emotions import EMOTIONS
+        from emogan.emotions import EMOTIONS
         return len(EMOTIONS) if self.conditional else 0
 
     def to_dict(self) -> dict[str, Any]:

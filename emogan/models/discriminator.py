@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .config import GANConfig
-from .init import keras_init
+from emogan.models.config import GANConfig
+from emogan.models.init import keras_init
 
 
 class Discriminator(nn.Module):

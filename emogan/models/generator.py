@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import GANConfig
-from .init import keras_init
+from emogan.models.config import GANConfig
+from emogan.models.init import keras_init
 
 MODULATIONS = ("none", "z", "emotion", "z+emotion")
 

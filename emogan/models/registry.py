@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .config import GANConfig
+from emogan.models.config import GANConfig
 
 REGISTRY: dict[str, GANConfig] = {}
 

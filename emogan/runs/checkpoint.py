@@ -11,10 +11,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .errors import CheckpointError
-from .io import atomic_write_bytes
-from .models import GANConfig, Generator
-from .paths import member
+from emogan.errors import CheckpointError, first_line
+from emogan.models import GANConfig, Generator
+from emogan.runs.atomic import atomic_write_bytes
+from emogan.runs.paths import member
 
 GENERATOR_FORMAT = "emogan.generator/1"
 # Files that pickle-based tools write; they can run code when loaded, so they are never opened.
@@ -44,7 +44,7 @@ def read_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
         tensors = st_load(data)
         meta = _header_metadata(data)
     except (SafetensorError, ValueError, RuntimeError, OverflowError) as e:
-        raise CheckpointError(f"{path}: not a valid safetensors file ({_first_line(e)})") from None
+        raise CheckpointError(f"{path}: not a valid safetensors file ({first_line(e)})") from None
     return tensors, meta
 
 
@@ -53,11 +53,6 @@ def _header_metadata(data: bytes) -> dict[str, str]:
     header = json.loads(data[8:8 + n])
     meta = header.get("__metadata__") or {}
     return {str(k): str(v) for k, v in meta.items()}
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def load_into(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], path: str | Path, prefix: str = "") -> None:
@@ -116,7 +111,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
         with torch.device("meta"):
             shapes = Generator(cfg)
     except (KeyError, ValueError, TypeError, RuntimeError, OverflowError) as e:
-        raise CheckpointError(f"{path}: its model config cannot be rebuilt ({_first_line(e)})") from None
+        raise CheckpointError(f"{path}: its model config cannot be rebuilt ({first_line(e)})") from None
     _checked_state(shapes.state_dict(), tensors, path)
     G = Generator(cfg)
     load_into(G, tensors, path)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .emotions import EMOTIONS, emotion_index
-from .sampling import random_latents
+from emogan.emotions import EMOTIONS, emotion_index
+from emogan.sampling import random_latents
 
 METHODS = ("slerp", "lerp")
 ENDPOINTS = ("seed", "fixed sample")    # a fresh Gaussian latent from a seed, or one of a run's fixed latents

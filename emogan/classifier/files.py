@@ -11,13 +11,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import PICKLE_SUFFIXES, load_into, read_tensors, save_tensors
-from ..emotions import EMOTIONS
-from ..errors import CheckpointError, PathError
-from ..io import atomic_write_json
-from ..paths import member
-from .inference import Classifier
-from .model import build_net, config_from_dict
+from emogan.classifier.inference import Classifier
+from emogan.classifier.model import build_net, config_from_dict
+from emogan.emotions import EMOTIONS
+from emogan.errors import CheckpointError, PathError, first_line
+from emogan.runs.atomic import atomic_write_json
+from emogan.runs.checkpoint import PICKLE_SUFFIXES, load_into, read_tensors, save_tensors
+from emogan.runs.paths import member
 
 FORMAT = "emogan.classifier/1"
 WEIGHTS_FILE = "classifier.safetensors"
@@ -72,7 +72,7 @@ def read_net(path: str | Path) -> tuple[nn.Module, dict[str, str]]:
         labels = json.loads(meta.get("emotions", "null"))
         net = build_net(config_from_dict(json.loads(meta["config"])))
     except (KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"{path}: its classifier config cannot be rebuilt ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(f"{path}: its classifier config cannot be rebuilt ({first_line(e)})") from None
     if labels is not None and list(labels) != list(EMOTIONS):
         raise CheckpointError(f"{path}: trained for emotions {labels}, this project uses {list(EMOTIONS)}")
     load_into(net, tensors, path)
@@ -125,7 +125,7 @@ def _read_info(path: Path) -> dict[str, Any]:
         info = json.loads(path.read_text(encoding="utf-8"))
         return info if isinstance(info, dict) else {}
     except (OSError, ValueError) as e:
-        warnings.warn(f"{path}: ignoring unreadable training record ({str(e).splitlines()[0]})", stacklevel=4)
+        warnings.warn(f"{path}: ignoring unreadable training record ({first_line(e)})", stacklevel=4)
         return {}
 
 

@@ -10,24 +10,26 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import cuda_graphs
-from .augment import diff_augment
-from .data import FaceSet
-from .device import fast_bf16, resolve_device
-from .ema import ema_update
-from .errors import RunError
-from .images import to_model_input
-from .models import GANConfig, get_config
-from .original import ORIGINAL_ITERATIONS
-from .run_session import RunResult, RunSession, check_emotion
-from .stopping import StopFlag
-from .train_state import TrainState
+from emogan.data import FaceSet
+from emogan.device import fast_bf16, resolve_device
+from emogan.ema import ema_update
+from emogan.errors import RunError, first_line
+from emogan.images import to_model_input
+from emogan.models import GANConfig, get_config
+from emogan.training import cuda_graphs
+from emogan.training.augment import diff_augment
+from emogan.training.options import RunStatus, TrainConfig
+from emogan.training.session import RunResult, RunSession, check_emotion
+from emogan.training.state import TrainState
+from emogan.training.stopping import StopFlag
 
 FLUSH_EVERY = 10          # iterations between loss-log appends: the host reads losses in blocks, not every step
 MAX_PENDING_WRITES = 16   # snapshots queued for the writer thread before training waits for it
@@ -117,54 +119,47 @@ def step(s: TrainState, cfg: GANConfig, data: torch.Tensor, batch: int, losses: 
 
 # ---------------------------------------------------------------- the loop
 
-def train(faces: FaceSet, run_dir: str | Path, *, model: str | GANConfig = "M1", seed: int = 0,
-          **kwargs) -> RunResult:
+def train(faces: FaceSet, run_dir: str | Path, options: TrainConfig | None = None, *,
+          model: str | GANConfig = "M1", seed: int = 0, progress_fn: Callable[[Progress], None] | None = None,
+          abort_fn: Callable[[], bool] | None = None, **changes: Any) -> RunResult:
     """Train one model on `faces` into `run_dir` (or continue it with resume=True); see train_many."""
-    [result] = train_many(faces, [Job(model, Path(run_dir), seed)], **kwargs)
+    [result] = train_many(faces, [Job(model, Path(run_dir), seed)], options, progress_fn=progress_fn,
+                          abort_fn=abort_fn, **changes)
     return result
 
 
-def train_many(faces: FaceSet, jobs: list[Job], *, emotion: str = "all", iters: int = 5000, batch: int = 64,
-               snapshot_every: int = 50, snapshot_at: tuple[int, ...] = ORIGINAL_ITERATIONS,
-               weights_every: int | None = None, latent_seed: int = 0, n_fixed: int = 64,
-               device: str | torch.device = "auto", resume: bool = False, command: list[str] | None = None,
-               amp: bool | None = None, cuda_graphs: bool | None = None, block: int = 10, state_every: int | None = None,
+def train_many(faces: FaceSet, jobs: list[Job], options: TrainConfig | None = None, *,
                progress_fn: Callable[[Progress], None] | None = None,
-               abort_fn: Callable[[], bool] | None = None) -> list[RunResult]:
+               abort_fn: Callable[[], bool] | None = None, **changes: Any) -> list[RunResult]:
     """Train every job's model on `faces`, stepped together iteration by iteration, each into its own run folder.
 
+    `options` (default: TrainConfig()) with `changes` to its fields (iters=12, ...) says how: TrainConfig lists them.
+
     Snapshots (sample grid of the run's fixed latents + G weights) are written every `snapshot_every` iterations,
-    at `snapshot_at`, at the end and when stopped; `weights_every` thins the weights (default: every snapshot).
-    amp (bf16 autocast + channels_last) defaults to on where the device has native bf16. cuda_graphs (default: on
-    CUDA) replays `block` iterations of all models as one CUDA graph. `state_every` (default: at every snapshot on
-    the CPU, every 500 iterations on CUDA) sets how often the full resume state is written: copying it off a GPU
-    every 50 iterations would cost more than the training. Each run draws exactly what it would draw alone, and on
-    the CPU a resumed run reproduces an uninterrupted one exactly: all RNG and optimizer state is restored.
+    at `snapshot_at`, at the end and when stopped. Each run draws exactly what it
+    would draw alone, and on the CPU a resumed run reproduces an uninterrupted one exactly: all RNG and optimizer
+    state is restored. progress_fn is called after every flush of the loss log; abort_fn, when it returns True,
+    stops every run cleanly (resumable), as Ctrl-C does.
     """
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    o = (options or TrainConfig()).replace(**changes)
+    dev = resolve_device(str(o.device))
     cuda = dev.type == "cuda"
-    amp = fast_bf16(dev) if amp is None else amp
-    cuda_graphs = cuda if cuda_graphs is None else cuda_graphs
-    if cuda_graphs and not cuda:
+    amp = fast_bf16(dev) if o.amp is None else o.amp
+    graphs = cuda if o.cuda_graphs is None else o.cuda_graphs
+    if graphs and not cuda:
         raise RunError("CUDA graphs need a CUDA device (use --device cuda, or --no-graphs)")
-    state_every = state_every or (max(snapshot_every, 500) if cuda else 1)
     names = [Path(j.run_dir).name for j in jobs]
     if len(set(names)) != len(names):
         raise RunError(f"two runs would share a folder name: {', '.join(names)}")
     configs = [get_config(j.model) if isinstance(j.model, str) else j.model for j in jobs]
     for cfg in configs:         # before any run folder is made: a refusal must leave none half-made
-        check_emotion(cfg, emotion)
+        check_emotion(cfg, o.emotion)
     sessions: list[RunSession] = []
     try:
         for j, cfg in zip(jobs, configs):
-            sessions.append(RunSession(
-                faces, Path(j.run_dir), cfg, emotion=emotion, iters=iters, batch=batch, snapshot_every=snapshot_every,
-                snapshot_at=snapshot_at, weights_every=weights_every, seed=j.seed, latent_seed=latent_seed,
-                n_fixed=n_fixed, device=dev, resume=resume, command=command, own_generator=not cuda_graphs,
-                capturable=cuda_graphs, amp=amp))
-        return _loop(sessions, faces, dev, graphs=cuda_graphs, iters=iters, batch=batch,
-                     snapshot_every=snapshot_every, snapshot_at=snapshot_at, block=block, state_every=state_every,
-                     progress_fn=progress_fn, abort_fn=abort_fn)
+            sessions.append(RunSession(faces, Path(j.run_dir), cfg, o, seed=j.seed, device=dev,
+                                       own_generator=not graphs, capturable=graphs, amp=amp))
+        return _loop(sessions, faces, dev, o, graphs, progress_fn, abort_fn)
     finally:
         for sess in sessions:         # finish() has let go of them already unless an error ended the training
             sess.close()
@@ -203,112 +198,145 @@ class _Writer:
             self.pool.shutdown()
 
 
-def _loop(sessions: list[RunSession], faces: FaceSet, dev: torch.device, *, graphs: bool, iters: int, batch: int,
-          snapshot_every: int, snapshot_at: tuple[int, ...], block: int, state_every: int,
+class _PendingLosses:
+    """Loss stats still on the device, with the time each iteration ended: read back in one host sync per flush."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[int, torch.Tensor]] = []   # (first iteration, (runs, k, 4) device tensor)
+        self.stamps: list[float] = []                      # perf_counter when each iteration ended
+
+    def __len__(self) -> int:
+        return len(self.stamps)
+
+    def add(self, first: int, stats: torch.Tensor) -> None:
+        self.blocks.append((first, stats))
+        self.stamps.extend([time.perf_counter()] * stats.shape[1])    # a graph block: all at its end
+
+    def take(self) -> tuple[int, list[list[list[float]]], list[float]]:
+        """(first iteration, values per run (runs, k, 4), end times); empties the buffer."""
+        first = self.blocks[0][0]
+        values = torch.cat([v for _, v in self.blocks], dim=1).tolist()
+        stamps = self.stamps
+        self.blocks, self.stamps = [], []
+        return first, values, stamps
+
+
+def _interrupt(sessions: list[RunSession], message: str) -> None:
+    for sess in sessions:
+        if sess.status is RunStatus.RUNNING:
+            sess.status, sess.message = RunStatus.INTERRUPTED, message
+
+
+def _flush(sessions: list[RunSession], pending: _PendingLosses, writer: _Writer, iteration: int,
+           options: TrainConfig, state_every: int) -> bool:
+    """Losses to disk (one host sync), then the snapshots that are due; False when there was nothing to flush."""
+    if not len(pending):
+        return False
+    first, values, stamps = pending.take()
+    for sess, vals in zip(sessions, values):
+        rows = sess.rows(first, vals, stamps)
+        snap = None
+        if sess.due(iteration) and sess.status is RunStatus.RUNNING:
+            with _own_rng(sess):
+                with_state = iteration % state_every == 0 or iteration == options.iters
+                snap = sess.capture_snapshot(iteration, with_state=with_state)
+        writer.submit(partial(_write, sess, rows, snap))
+    return True
+
+
+def _write(sess: RunSession, rows: list[dict[str, float]], snap: dict | None) -> None:
+    sess.writer.append_losses(rows)
+    if snap is not None:
+        sess.write_snapshot(snap)
+
+
+def _report(progress_fn: Callable[[Progress], None] | None, sessions: list[RunSession], iteration: int,
+            iters: int) -> None:
+    if progress_fn is not None:
+        progress_fn(Progress(iteration, iters, sessions[0].last_row, sessions[0].due(iteration)))
+
+
+def _loop(sessions: list[RunSession], faces: FaceSet, dev: torch.device, o: TrainConfig, graphs: bool,
           progress_fn: Callable[[Progress], None] | None, abort_fn: Callable[[], bool] | None) -> list[RunResult]:
-    starts = {s.s.iteration for s in sessions}
+    # Where the runs stand: resumed together, they must stand at the same iteration.
+    starts = {sess.state.iteration for sess in sessions}
     if len(starts) != 1:
         raise RunError("runs resumed together must stand at the same iteration "
-                       f"({', '.join(f'{s.path.name}: {s.s.iteration}' for s in sessions)}); resume them one by one")
-    start = starts.pop()
-    data = torch.from_numpy(np.ascontiguousarray(faces.images)).to(dev)   # resident uint8 (N, 48, 48)
-    labels = torch.from_numpy(np.asarray(faces.labels, dtype=np.int64)).to(dev)   # for conditional models
+                       f"({', '.join(f'{s.path.name}: {s.state.iteration}' for s in sessions)}); resume them one by one")
+    start = iteration = starts.pop()
+    state_every = o.state_every or (max(o.snapshot_every, 500) if dev.type == "cuda" else 1)
+
+    # The faces, resident on the device as uint8 (N, 48, 48), with their emotions for conditional models.
+    data = torch.from_numpy(np.ascontiguousarray(faces.images)).to(dev)
+    labels = torch.from_numpy(np.asarray(faces.labels, dtype=np.int64)).to(dev)
     for sess in sessions:
-        sess.s.G.train(), sess.s.D.train()
-    writer = _Writer(threaded=dev.type == "cuda")
-    iteration = start
-    pending: list[tuple[int, torch.Tensor]] = []       # (first iteration, (runs, k, 4) device tensor)
-    stamps: list[float] = []                           # when each pending iteration ended (a graph block: its end)
-    # A host sync per flush: every FLUSH_EVERY iterations eagerly, every 50 (five blocks) with graphs.
-    flush_every = 50 if graphs else FLUSH_EVERY
+        sess.state.G.train(), sess.state.D.train()
 
     def step_of(sess: RunSession) -> torch.Tensor:
-        return step(sess.s, sess.cfg, data, batch, sess.losses, labels)
+        return step(sess.state, sess.cfg, data, o.batch, sess.losses, labels)
 
-    def eager_step() -> None:
-        nonlocal iteration
-        iteration += 1
-        stats = []
-        for sess in sessions:
-            sess.s.iteration = iteration
-            with _own_rng(sess):
-                stats.append(step_of(sess))
-        pending.append((iteration, torch.stack(stats).unsqueeze(1)))
-        stamps.append(time.perf_counter())
-
-    def flush_and_snapshot() -> bool:
-        """Losses to disk (one host sync), then snapshots if due; False once a run diverged."""
-        if not pending:
-            return True
-        first = pending[0][0]
-        values = torch.cat([v for _, v in pending], dim=1).tolist()    # (runs, k, 4)
-        ends = list(stamps)
-        pending.clear(), stamps.clear()
-        ok = True
-        for sess, vals in zip(sessions, values):
-            rows = sess.rows(first, vals, ends)
-            snap = None
-            if sess.due(iteration) and sess.state == "done":
-                with _own_rng(sess):
-                    with_state = iteration % state_every == 0 or iteration == iters
-                    snap = sess.capture_snapshot(iteration, with_state=with_state)
-
-            def write(sess: RunSession = sess, rows: list = rows, snap: dict | None = snap) -> None:
-                sess.writer.append_losses(rows)
-                if snap is not None:
-                    sess.write_snapshot(snap)
-            writer.submit(write)
-            ok = ok and sess.state != "diverged"
-        if not ok:    # the runs step together: stop the others cleanly, resumable
-            bad = next(s.path.name for s in sessions if s.state == "diverged")
-            for sess in sessions:
-                if sess.state == "done":
-                    sess.state, sess.message = "interrupted", f"stopped at iteration {iteration} because {bad} " \
-                                                              "diverged; continue with --resume"
-        if progress_fn is not None:
-            progress_fn(Progress(iteration, iters, sessions[0].last_row, sessions[0].due(iteration)))
-        return ok
-
-    graph_block = cuda_graphs.block_size(block, start, iters, snapshot_every, snapshot_at) if graphs else 0
-    graph = None
+    writer = _Writer(threaded=dev.type == "cuda")
+    pending = _PendingLosses()
+    # A host sync per flush: every FLUSH_EVERY iterations eagerly, every 50 (five blocks) with graphs.
+    flush_every = 50 if graphs else FLUSH_EVERY
+    graph_block = cuda_graphs.block_size(o.block, start, o.iters, o.snapshot_every, o.snapshot_at) if graphs else 0
+    graph = logbufs = None
     try:
         with StopFlag() as stop:
-            while iteration < iters:
+            while iteration < o.iters:
+                # Stop on Ctrl-C or the abort hook, between steps.
                 if stop.set or (abort_fn is not None and abort_fn()):
-                    for sess in sessions:
-                        sess.state, sess.message = "interrupted", \
-                            f"stopped at iteration {iteration}; continue with --resume"
+                    _interrupt(sessions, f"stopped at iteration {iteration}; continue with --resume")
                     break
+
+                # Capture the CUDA graph once the eager warm-up steps have run.
                 use_graph = graph_block > 1 and iteration - start >= cuda_graphs.WARMUP \
-                    and iteration % graph_block == 0 and iteration + graph_block <= iters
+                    and iteration % graph_block == 0 and iteration + graph_block <= o.iters
                 if use_graph and graph is None:
                     try:
                         graph, logbufs = cuda_graphs.capture(sessions, graph_block, step_of)
                     except RuntimeError as e:
                         # Nothing ran during the failed capture, so the models are untouched: go on eagerly
                         # (slower, same results) rather than lose the run.
-                        warnings.warn(f"CUDA graph capture failed ({str(e).splitlines()[0]}); "
+                        warnings.warn(f"CUDA graph capture failed ({first_line(e)}); "
                                       "continuing without graphs", RuntimeWarning, stacklevel=2)
                         graph_block = 0
                         continue
+
+                # Train: a replayed block of iterations, or one eager iteration of every run.
                 if use_graph:
                     graph.replay()
+                    pending.add(iteration + 1, torch.stack(logbufs).clone())
                     iteration += graph_block
-                    for sess in sessions:
-                        sess.s.iteration = iteration
-                    pending.append((iteration - graph_block + 1, torch.stack(logbufs).clone()))
-                    stamps.extend([time.perf_counter()] * graph_block)
                 else:
-                    eager_step()
-                if any(s.due(iteration) for s in sessions) or len(stamps) >= flush_every:
-                    if not flush_and_snapshot():
+                    iteration += 1
+                    stats = []
+                    for sess in sessions:
+                        with _own_rng(sess):
+                            stats.append(step_of(sess))
+                    pending.add(iteration, torch.stack(stats).unsqueeze(1))
+                for sess in sessions:
+                    sess.state.iteration = iteration
+
+                # Log losses and write the snapshots that are due.
+                if any(s.due(iteration) for s in sessions) or len(pending) >= flush_every:
+                    _flush(sessions, pending, writer, iteration, o, state_every)
+                    _report(progress_fn, sessions, iteration, o.iters)
+                    diverged = [s.path.name for s in sessions if s.status is RunStatus.DIVERGED]
+                    if diverged:    # the runs step together: stop the others cleanly, resumable
+                        _interrupt(sessions, f"stopped at iteration {iteration} because {diverged[0]} diverged; "
+                                             "continue with --resume")
                         break
-            flush_and_snapshot()
+
+            # The last losses, and a snapshot where a stopped run has none at its last iteration.
+            if _flush(sessions, pending, writer, iteration, o, state_every):
+                _report(progress_fn, sessions, iteration, o.iters)
             for sess in sessions:
-                if sess.state == "interrupted" and (not sess.snapshots or sess.snapshots[-1]["iteration"] < iteration):
+                if sess.status is RunStatus.INTERRUPTED and (not sess.snapshots
+                                                             or sess.snapshots[-1]["iteration"] < iteration):
                     with _own_rng(sess):
                         snap = sess.capture_snapshot(iteration)
-                    writer.submit(lambda sess=sess, snap=snap: sess.write_snapshot(snap))
+                    writer.submit(partial(sess.write_snapshot, snap))
     finally:
         writer.close()
     return [sess.finish() for sess in sessions]

@@ -32,7 +32,7 @@ def capture(sessions: Sequence[Any], k: int,
     streams = [torch.cuda.Stream() for _ in sessions]
     main = torch.cuda.current_stream()
     for sess in sessions:     # grads must be allocated inside the graph's memory pool
-        sess.s.opt_G.zero_grad(set_to_none=True), sess.s.opt_D.zero_grad(set_to_none=True)
+        sess.state.opt_G.zero_grad(set_to_none=True), sess.state.opt_D.zero_grad(set_to_none=True)
     with torch.cuda.graph(graph):
         for sess, stream, buf in zip(sessions, streams, logbufs):
             stream.wait_stream(torch.cuda.current_stream())

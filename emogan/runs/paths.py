@@ -7,7 +7,7 @@ import re
 import stat
 from pathlib import Path
 
-from .errors import PathError
+from emogan.errors import PathError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

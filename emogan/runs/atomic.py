@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import EmoganError
+from emogan.errors import EmoganError
 
 
 class OutputError(EmoganError):

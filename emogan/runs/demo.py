@@ -9,12 +9,12 @@ from typing import Any
 
 import torch
 
-from . import checkpoint
-from .errors import RunError
-from .images import make_grid
-from .io import atomic_write_json
-from .original import ORIGINAL_ITERATIONS
-from .runs import CONFIG, LATENTS, LOSSES, Run, RunWriter, nearest
+from emogan.errors import RunError, first_line
+from emogan.images import make_grid
+from emogan.original import ORIGINAL_ITERATIONS
+from emogan.runs import checkpoint
+from emogan.runs.atomic import atomic_write_json
+from emogan.runs.store import CONFIG, LATENTS, LOSSES, Run, RunWriter, nearest
 
 MANIFEST = "manifest.json"
 EXTRA_FILES = ("metrics.jsonl", "metrics_config.json")   # copied when present (written by `emogan metrics`)
@@ -95,7 +95,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise RunError(f"{path}: unreadable manifest ({str(e).splitlines()[0]}); move it away to start a new one") from None
+        raise RunError(f"{path}: unreadable manifest ({first_line(e)}); move it away to start a new one") from None
     if not isinstance(data, dict):
         raise RunError(f"{path}: not a manifest (a JSON object); move it away to start a new one")
     return data

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data import FaceSet, load_faces
-from ..errors import DataError
-from ..runs import Run
-from .pixels import NEAR_IDENTICAL, closest_pairs, nearest, pixel_vectors
+from emogan.data import FaceSet, load_faces
+from emogan.errors import DataError
+from emogan.metrics.pixels import NEAR_IDENTICAL, closest_pairs, nearest, pixel_vectors
+from emogan.runs.store import Run
 
 
 def nearest_training(images: np.ndarray, train: np.ndarray | torch.Tensor, k: int = 3,

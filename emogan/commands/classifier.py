@@ -15,20 +15,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..cli import positive_float, positive_int
-from ..device import DEVICE_CHOICES, precision_name, resolve_device
-from ..emotions import EMOTIONS
-from ..errors import DataError
-from ..io import OutputError
-from ..provenance import device_name, git_commit
+from emogan.cli import positive_float, positive_int
+from emogan.device import DEVICE_CHOICES, precision_name, resolve_device
+from emogan.emotions import EMOTIONS
+from emogan.errors import DataError, first_line
+from emogan.runs.atomic import OutputError
+from emogan.runs.provenance import device_name, git_commit
 
 DEFAULT_DATA_HELP = ("FER2013 root (with --split), a folder of <emotion>/ folders, or fer2013.csv "
                      "(default: $EMOGAN_DATA)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from .store import default_weights_dir
-    from .train import TrainOptions
+    from emogan.classifier.files import default_weights_dir
+    from emogan.classifier.fitting import TrainOptions
 
     defaults = TrainOptions()
     p = sub.add_parser("classifier", help="train, evaluate or apply the emotion classifier",
@@ -98,14 +98,14 @@ def _json_fields(text: str, what: str, build: Any) -> Any:
 
 def _net_config(text: str) -> Any:
     """--config JSON -> ClassifierConfig, the default's fields overridden by the given ones."""
-    from .model import ClassifierConfig
+    from emogan.classifier.model import ClassifierConfig
 
     return _json_fields(text, "ClassifierConfig", ClassifierConfig.from_dict)
 
 
 def _train_options(text: str) -> dict[str, Any]:
     """--options JSON -> the fields, checked now (names, types, ranges) and applied over the flags in run_train."""
-    from .train import TrainOptions
+    from emogan.classifier.fitting import TrainOptions
 
     def checked(fields: dict[str, Any]) -> dict[str, Any]:
         TrainOptions.from_dict(fields)
@@ -115,11 +115,11 @@ def _train_options(text: str) -> dict[str, Any]:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..data import load_faces
-    from ..stopping import StopFlag
-    from .inference import Classifier
-    from .store import as_saved, save_classifier
-    from .train import TrainOptions, train_classifier
+    from emogan.classifier.files import as_saved, save_classifier
+    from emogan.classifier.fitting import TrainOptions, train_classifier
+    from emogan.classifier.inference import Classifier
+    from emogan.data import load_faces
+    from emogan.training.stopping import StopFlag
 
     if not args.data:
         raise DataError("no dataset given: pass --data PATH or set EMOGAN_DATA")
@@ -211,8 +211,8 @@ def run_train(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------------------------- eval
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..data import load_faces
-    from .store import load_classifier
+    from emogan.classifier.files import load_classifier
+    from emogan.data import load_faces
 
     if not args.data:
         raise DataError("no dataset given: pass --data PATH or set EMOGAN_DATA")
@@ -230,7 +230,7 @@ def run_eval(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------------- predict
 
 def run_predict(args: argparse.Namespace) -> int:
-    from .store import load_classifier
+    from emogan.classifier.files import load_classifier
 
     names, images = _read_faces(Path(args.input))
     classifier = load_classifier(args.weights, device=resolve_device(args.device))
@@ -249,8 +249,8 @@ def _read_faces(path: Path) -> tuple[list[str], np.ndarray]:
     """Names and uint8 (N, 48, 48) faces from a .npy array, an image file or a folder of images."""
     from PIL import Image
 
-    from ..data import IMAGE_SUFFIXES
-    from .inference import as_model_input
+    from emogan.classifier.inference import as_model_input
+    from emogan.data import IMAGE_SUFFIXES
 
     if not path.exists():
         raise DataError(f"not found: {path}")
@@ -258,7 +258,7 @@ def _read_faces(path: Path) -> tuple[list[str], np.ndarray]:
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as e:
-            raise DataError(f"{path}: not a readable .npy array ({str(e).splitlines()[0]})") from None
+            raise DataError(f"{path}: not a readable .npy array ({first_line(e)})") from None
         try:
             as_model_input(array)  # the shape and dtype checks predict() makes, with the same message
         except DataError as e:
@@ -276,7 +276,7 @@ def _read_faces(path: Path) -> tuple[list[str], np.ndarray]:
             with Image.open(f) as im:
                 face = np.asarray(im.convert("L"), dtype=np.uint8)
         except (OSError, ValueError) as e:
-            raise DataError(f"cannot read image {f}: {str(e).splitlines()[0]}") from None
+            raise DataError(f"cannot read image {f}: {first_line(e)}") from None
         if face.shape != (48, 48):
             raise DataError(f"{f}: image is {face.shape[1]}x{face.shape[0]} pixels, faces must be 48x48")
         faces.append(face)

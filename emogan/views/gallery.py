@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import RunError
-from .images import grid_shape
-from .runs import Run, nearest
+from emogan.errors import RunError
+from emogan.images import grid_shape
+from emogan.runs.store import Run, nearest
 
 LABEL_PX = 14        # height of a text band under each face, in pixels of the unscaled tile
 HEADER_PX = 16       # height of the band of column titles above a strip

@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import RunError
-from ..io import OutputError, atomic_write_bytes, atomic_write_json
-from ..paths import member
-from . import CONFIG_FILE, METRICS_FILE
+from emogan.errors import RunError, first_line
+from emogan.metrics import CONFIG_FILE, METRICS_FILE
+from emogan.runs.atomic import OutputError, atomic_write_bytes, atomic_write_json
+from emogan.runs.paths import member
 
 FORMAT = "emogan.metrics/1"
 
@@ -79,7 +79,7 @@ def read_config(run_path: str | Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise RunError(f"{path}: cannot read ({str(e).splitlines()[0]})") from None
+        raise RunError(f"{path}: cannot read ({first_line(e)})") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         fmt = obj.get("format") if isinstance(obj, dict) else None
         raise RunError(f"{path}: not an EmoGAN metrics config (format {fmt!r})")

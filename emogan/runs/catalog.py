@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .models import ORIGINAL_SIX, REGISTRY
-from .runs import RunInfo, scan_runs
+from emogan.models import ORIGINAL_SIX, REGISTRY
+from emogan.runs.store import RunInfo, scan_runs
 
-__all__ = ["RunInfo", "default_selection", "describe", "groups", "model_rank", "sort_runs"]
+__all__ = ["RunInfo", "default_selection", "list_runs", "groups", "model_rank", "sort_runs"]
 
 
-def describe(root: str | Path) -> list[RunInfo]:
+def list_runs(root: str | Path) -> list[RunInfo]:
     """Every run folder under `root`, sorted by model then name; damaged ones carry their one-line reason."""
     return sort_runs(scan_runs(root))
 

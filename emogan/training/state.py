@@ -10,9 +10,9 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoint
-from .errors import RunError
-from .models import GANConfig, build_discriminator, build_generator
+from emogan.errors import RunError, first_line
+from emogan.models import GANConfig, build_discriminator, build_generator
+from emogan.runs import checkpoint
 
 
 @dataclass
@@ -101,4 +101,4 @@ def load_state(path: Path, s: TrainState, device: torch.device) -> None:
         if s.ema_steps is not None:    # states written before the count was kept: one G update per iteration
             s.ema_steps.copy_(tensors["ema.steps"] if "ema.steps" in tensors else torch.tensor(float(s.iteration)))
     except (KeyError, ValueError, RuntimeError) as e:
-        raise RunError(f"{path}: resume state is incomplete or damaged ({str(e).splitlines()[0] if str(e) else e!r})") from None
+        raise RunError(f"{path}: resume state is incomplete or damaged ({first_line(e)})") from None

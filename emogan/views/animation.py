@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .errors import RunError
-from .gallery import HEADER_PX, compose, evolution, font, strip
-from .runs import Run, nearest
+from emogan.errors import RunError
+from emogan.runs.store import Run, nearest
+from emogan.views.gallery import HEADER_PX, compose, evolution, font, strip
 
 LABEL_PT = 11      # text size of the labels at scale 1: two lines of it fit beside a 48-pixel face
 

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from .curves import first_nonfinite
-from .errors import RunError
-from .images import split_grid
-from .io import OutputError, atomic_write_bytes, atomic_write_json
-from .paths import member, resolve_run_path, run_argument
+from emogan.errors import RunError, first_line
+from emogan.images import split_grid
+from emogan.runs.atomic import OutputError, atomic_write_bytes, atomic_write_json
+from emogan.runs.paths import member, resolve_run_path, run_argument
+from emogan.views.curves import first_nonfinite
 
 if TYPE_CHECKING:
     import torch  # weights and latents only: reading a run's losses and grids needs no torch
@@ -56,7 +56,7 @@ class RunWriter:
         self.path = Path(path)
 
     def create(self, config: dict[str, Any], latents: torch.Tensor) -> None:
-        from . import checkpoint
+        from emogan.runs import checkpoint
         # config.json last: it is what makes a folder a run, so a kill before it leaves no half-made run behind.
         checkpoint.save_tensors(self.path / LATENTS, {"z": latents})
         self.write_index([], {"state": "running", "iteration": 0, "message": ""})
@@ -91,7 +91,7 @@ class RunWriter:
         grid.save(buf, format="PNG", optimize=True)
         atomic_write_bytes(self.path / entry["grid"], buf.getvalue())
         if weights is not None:
-            from . import checkpoint
+            from emogan.runs import checkpoint
             entry["weights"] = f"weights/G_{iteration:06d}.safetensors"
             checkpoint.save_tensors(self.path / entry["weights"], *weights)
         return entry
@@ -224,7 +224,7 @@ class Run:
         return df.drop_duplicates("iteration", keep="last").reset_index(drop=True)
 
     def fixed_latents(self) -> torch.Tensor:
-        from . import checkpoint
+        from emogan.runs import checkpoint
         tensors, _ = checkpoint.read_tensors(self.file(LATENTS))
         z = tensors.get("z")
         z_dim = (self.config.get("model_config") or {}).get("z_dim")
@@ -250,7 +250,7 @@ class Run:
         return split_grid(arr, n)
 
     def load_generator(self, iteration: int, device: str | torch.device = "cpu") -> torch.nn.Module:
-        from . import checkpoint
+        from emogan.runs import checkpoint
         rel = self._entry(iteration).get("weights")
         if not rel:
             raise RunError(f"{self.path}: no generator weights at iteration {iteration} "
@@ -307,7 +307,7 @@ def describe_run(root: str | Path, name: str) -> RunInfo:
                        int(status.get("iteration", 0) or 0), int(run.config.get("iters", 0) or 0),
                        str(status.get("message", "") or ""))
     except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
-        return RunInfo(name, path, error=str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return RunInfo(name, path, error=first_line(e))
 
 
 def scan_runs(root: str | Path) -> list[RunInfo]:

@@ -15,14 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import FaceSet
-from ..device import fast_bf16
-from ..ema import ema_update
-from ..errors import DataError
-from ..fields import from_fields, to_fields
-from .calibration import expected_calibration_error, fit_temperature, tempered_probs
-from .inference import EvalResult, run_batches, score
-from .model import ClassifierConfig, EmotionNet
+from emogan.classifier.calibration import expected_calibration_error, fit_temperature, tempered_probs
+from emogan.classifier.inference import EvalResult, run_batches, score
+from emogan.classifier.model import ClassifierConfig, EmotionNet
+from emogan.data import FaceSet
+from emogan.device import fast_bf16
+from emogan.ema import ema_update
+from emogan.errors import DataError
+from emogan.fields import from_fields, to_fields
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .gallery import change, heat, previous_snapshot
-from .runs import Run
+from emogan.runs.store import Run
+from emogan.views.gallery import change, heat, previous_snapshot
 
 
 def since_previous(run: Run, iteration: int, n: int | None = None) -> tuple[int, np.ndarray] | None:

@@ -1,5 +1,5 @@
 """One run folder while it trains: create or resume it, hold its lock, log losses, write snapshots and the
-resume state, and say how it ended. The training loop (emogan.training) drives one or many of these."""
+resume state, and say how it ended. The training loop (emogan.training.loop) drives one or many of these."""
 
 from __future__ import annotations
 
@@ -15,25 +15,27 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__, checkpoint
-from .data import FaceSet
-from .errors import RunError
-from .images import make_grid
-from .io import OutputError, atomic_write_json, remove_temp_files
-from .lock import TRAIN_LOCK, FolderLock
-from .losses import get_losses
-from .models import GANConfig
-from .provenance import device_name, git_commit
-from .runs import CONFIG, RUN_FORMAT, STATE, Run, RunWriter
-from .sampling import generate, random_latents
-from .train_state import build_state, load_state, state_payload
+from emogan import __version__
+from emogan.data import FaceSet
+from emogan.errors import RunError
+from emogan.images import make_grid
+from emogan.models import GANConfig
+from emogan.runs import checkpoint
+from emogan.runs.atomic import OutputError, atomic_write_json, remove_temp_files
+from emogan.runs.lock import TRAIN_LOCK, FolderLock
+from emogan.runs.provenance import device_name, git_commit
+from emogan.runs.store import CONFIG, RUN_FORMAT, STATE, Run, RunWriter
+from emogan.sampling import generate, random_latents
+from emogan.training.losses import get_losses
+from emogan.training.options import RunStatus, TrainConfig
+from emogan.training.state import build_state, load_state, state_payload
 
 
 @dataclass(frozen=True)
 class RunResult:
     path: Path
     iteration: int
-    state: str                    # "done", "interrupted" or "diverged"
+    status: RunStatus             # done, interrupted or diverged
     message: str
 
 
@@ -42,15 +44,15 @@ def run_name(model: str, emotion: str, seed: int) -> str:
     return f"{model}-{emotion}-s{seed}"
 
 
-def run_config(cfg: GANConfig, faces: FaceSet, *, name: str, emotion: str, iters: int, batch: int, snapshot_every: int,
-               seed: int, latent_seed: int, n_fixed: int, device: torch.device, command: list[str] | None,
+def run_config(cfg: GANConfig, faces: FaceSet, options: TrainConfig, *, name: str, seed: int, device: torch.device,
                precision: str = "fp32") -> dict[str, Any]:
+    o = options
     return {
-        "format": RUN_FORMAT, "name": name, "model": cfg.name, "model_config": cfg.to_dict(), "emotion": emotion,
+        "format": RUN_FORMAT, "name": name, "model": cfg.name, "model_config": cfg.to_dict(), "emotion": o.emotion,
         "data": {"source": faces.source, "split": faces.split, "content_hash": faces.content_hash,
                  "n_images": len(faces), "n_converted": faces.n_converted},
-        "seed": seed, "latent_seed": latent_seed, "iters": iters, "batch": batch, "snapshot_every": snapshot_every,
-        "n_fixed": n_fixed,
+        "seed": seed, "latent_seed": o.latent_seed, "iters": o.iters, "batch": o.batch,
+        "snapshot_every": o.snapshot_every, "n_fixed": o.n_fixed,
         "device": device_name(device),
         "threads": torch.get_num_threads() if device.type == "cpu" else None,
         "precision": precision,
@@ -58,7 +60,7 @@ def run_config(cfg: GANConfig, faces: FaceSet, *, name: str, emotion: str, iters
         "versions": {"emogan": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": command if command is not None else sys.argv,
+        "command": list(o.command) if o.command is not None else sys.argv,
     }
 
 
@@ -105,11 +107,11 @@ def _check_resumable(run: Run, cfg: GANConfig, faces: FaceSet, seed: int, batch:
 class RunSession:
     """One run's bookkeeping around the step loop: create or resume the folder, log losses, write snapshots."""
 
-    def __init__(self, faces: FaceSet, run_dir: Path, cfg: GANConfig, *, emotion: str, iters: int, batch: int,
-                 snapshot_every: int, snapshot_at: tuple[int, ...], weights_every: int | None, seed: int,
-                 latent_seed: int, n_fixed: int, device: torch.device, resume: bool, command: list[str] | None,
-                 own_generator: bool = True, capturable: bool = False, amp: bool = False):
-        if iters < 1 or batch < 1 or snapshot_every < 1 or n_fixed < 1:
+    def __init__(self, faces: FaceSet, run_dir: Path, cfg: GANConfig, options: TrainConfig, *, seed: int,
+                 device: torch.device, own_generator: bool = True, capturable: bool = False, amp: bool = False):
+        o = options
+        emotion, iters, batch, resume = o.emotion, o.iters, o.batch, o.resume
+        if iters < 1 or batch < 1 or o.snapshot_every < 1 or o.n_fixed < 1:
             raise RunError(f"{run_dir}: iters, batch, snapshot-every and n-fixed must be positive")
         if len(faces) == 0:
             raise RunError(f"{faces.source}: no training images")
@@ -120,10 +122,10 @@ class RunSession:
         try:
             preflight(run_dir, resume, probe_lock=False)   # again, locked: another process may have started it
             self.path, self.cfg, self.iters, self.device = run_dir, cfg, iters, device
-            self.snapshot_every, self.snapshot_at = snapshot_every, tuple(snapshot_at)
-            self.weights_every = weights_every or snapshot_every
+            self.snapshot_every, self.snapshot_at = o.snapshot_every, tuple(o.snapshot_at)
+            self.weights_every = o.weights_every or o.snapshot_every
             self.writer = RunWriter(run_dir)
-            self.s = build_state(cfg, seed, device, own_generator, capturable, amp)
+            self.state = build_state(cfg, seed, device, own_generator, capturable, amp)
             self.snapshots: list[dict[str, Any]] = []
             if resume:                     # temp files of writes that a kill cut short would otherwise pile up
                 for folder in (run_dir, run_dir / "samples", run_dir / "weights"):
@@ -133,20 +135,18 @@ class RunSession:
                 _check_resumable(run, cfg, faces, seed, batch, "bf16-autocast" if amp else "fp32")
                 self.latents = run.fixed_latents()
                 if (run_dir / STATE).exists():
-                    load_state(run_dir / STATE, self.s, device)
-                self.snapshots = [e for e in run.snapshots() if e["iteration"] <= self.s.iteration]
-                self.writer.truncate_losses(self.s.iteration)
+                    load_state(run_dir / STATE, self.state, device)
+                self.snapshots = [e for e in run.snapshots() if e["iteration"] <= self.state.iteration]
+                self.writer.truncate_losses(self.state.iteration)
                 if run.config.get("iters") != iters:
                     atomic_write_json(run_dir / CONFIG, dict(run.config, iters=iters))
             else:
-                self.latents = random_latents(n_fixed, cfg.z_dim, latent_seed)
-                self.writer.create(run_config(cfg, faces, name=run_dir.name, emotion=emotion, iters=iters, batch=batch,
-                                              snapshot_every=snapshot_every, seed=seed, latent_seed=latent_seed,
-                                              n_fixed=n_fixed, device=device, command=command,
+                self.latents = random_latents(o.n_fixed, cfg.z_dim, o.latent_seed)
+                self.writer.create(run_config(cfg, faces, o, name=run_dir.name, seed=seed, device=device,
                                               precision="bf16-autocast" if amp else "fp32"), self.latents)
             self.losses = get_losses(cfg.loss)
-            self.t0 = time.perf_counter() - self.s.elapsed
-            self.state, self.message = "done", ""
+            self.t0 = time.perf_counter() - self.state.elapsed
+            self.status, self.message = RunStatus.RUNNING, ""
             self.last_row: dict[str, float] = {}
             # This run's global CPU RNG (dropout, DiffAugment), swapped in around its steps so that runs trained
             # together draw exactly what each would draw alone.
@@ -167,7 +167,7 @@ class RunSession:
                    "seconds": stamps[i] - self.t0}
             out.append(row)
             if not (np.isfinite(v[0]) and np.isfinite(v[1])):
-                self.state, self.message = "diverged", f"losses became NaN/inf at iteration {first + i}"
+                self.status, self.message = RunStatus.DIVERGED, f"losses became NaN/inf at iteration {first + i}"
                 break
         if out:
             self.last_row = out[-1]
@@ -175,11 +175,12 @@ class RunSession:
 
     def capture_snapshot(self, it: int, with_state: bool = True) -> dict[str, Any]:
         """What a snapshot writes, copied off the device now so that writing can happen elsewhere."""
-        keep = it % self.weights_every == 0 or it in self.snapshot_at or it == self.iters or self.state != "done"
-        self.s.elapsed = time.perf_counter() - self.t0
-        return {"iteration": it, "faces": generate(self.s.sampler, self.latents),
-                "weights": checkpoint.generator_payload(self.s.sampler, it) if keep else None,
-                "state": state_payload(self.s, self.device) if with_state else None}
+        keep = it % self.weights_every == 0 or it in self.snapshot_at or it == self.iters \
+            or self.status is not RunStatus.RUNNING
+        self.state.elapsed = time.perf_counter() - self.t0
+        return {"iteration": it, "faces": generate(self.state.sampler, self.latents),
+                "weights": checkpoint.generator_payload(self.state.sampler, it) if keep else None,
+                "state": state_payload(self.state, self.device) if with_state else None}
 
     def write_snapshot(self, snap: dict[str, Any]) -> None:
         """Files first, then the index that lists them, then the resume state: a kill between leaves no lies."""
@@ -187,17 +188,20 @@ class RunSession:
         self.snapshots = [e for e in self.snapshots if e["iteration"] != it]
         self.snapshots.append(self.writer.write_snapshot_files(it, make_grid(snap["faces"], ncols=8), snap["weights"]))
         self.snapshots.sort(key=lambda e: e["iteration"])
-        self.writer.write_index(self.snapshots, {"state": "running", "iteration": it, "message": ""})
+        self.writer.write_index(self.snapshots, {"state": str(RunStatus.RUNNING), "iteration": it, "message": ""})
         if snap["state"] is not None:
             checkpoint.save_tensors(self.path / STATE, *snap["state"])
 
     def finish(self) -> RunResult:
+        """The run's end in its index: done unless the loop marked it interrupted or diverged."""
+        if self.status is RunStatus.RUNNING:
+            self.status = RunStatus.DONE
         try:
-            self.writer.write_index(self.snapshots, {"state": self.state, "iteration": self.s.iteration,
+            self.writer.write_index(self.snapshots, {"state": str(self.status), "iteration": self.state.iteration,
                                                      "message": self.message})
         finally:
             self.close()
-        return RunResult(self.path, self.s.iteration, self.state, self.message)
+        return RunResult(self.path, self.state.iteration, self.status, self.message)
 
     def close(self) -> None:
         """Let other processes at the run (finish() calls it; the loop calls it when an error ends a run)."""
