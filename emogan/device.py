@@ -24,8 +24,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 def fast_bf16(device: torch.device) -> bool:
     """Whether bf16 autocast pays off on `device`: a CUDA GPU with native bf16 (Ampere or newer), or a CPU with
-    native bf16 instructions (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions run ~1.7x the fp32 speed.
-    Elsewhere bf16 is only emulated, slower than fp32, so training and inference stay in fp32 there."""
+    native bf16 instructions (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions beat fp32. Elsewhere bf16 is
+    only emulated, slower than fp32, so training and inference stay in fp32 there."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":

@@ -1,5 +1,7 @@
 """The seven FER2013 emotions, in the dataset's own label order, and their training-set counts."""
 
+from collections.abc import Sequence
+
 from emogan.errors import DataError
 
 # FER2013's label order (fer2013.csv: 0=angry ... 6=neutral); every label array in the project indexes this.
@@ -23,3 +25,13 @@ def train_prior() -> list[float]:
     """FER2013's training class distribution, in label order."""
     total = sum(FER2013_TRAIN_COUNTS.values())
     return [FER2013_TRAIN_COUNTS[e] / total for e in EMOTIONS]
+
+
+def asked_in_turn(n: int) -> list[str]:
+    """The emotions a conditional model's grid faces are asked for: face i shows EMOTIONS[i mod 7]."""
+    return [EMOTIONS[i % len(EMOTIONS)] for i in range(n)]
+
+
+def asked_hits(judged: Sequence[str]) -> int:
+    """How many grid faces the classifier reads as the emotion they were asked for (asked_in_turn)."""
+    return sum(a == j for a, j in zip(asked_in_turn(len(judged)), judged))

@@ -30,6 +30,13 @@ def begin(title: str, caption: str = "") -> session.Selection | None:
     return sel
 
 
+def run_picker(runs: list[RunInfo], key: str, label: str = "Run", container=st) -> RunInfo:
+    """One of `runs`, chosen by name in a select box whose choice stays valid as the selection changes."""
+    names = [r.name for r in runs]
+    session.valid_choice(key, names)
+    return runs[names.index(container.selectbox(label, names, key=key))]
+
+
 def run_title(info: RunInfo) -> str:
     """'**M1** `M1-all-s0`': the model id first (what the user compares), then the run folder."""
     return f"**{info.model}** `{info.name}`" if info.model and info.model != info.name else f"**{info.name}**"

@@ -33,9 +33,10 @@ def _classifier(folder: str | None, stamp_: int) -> Any:
 def _key() -> tuple[str | None, Path]:
     """The --classifier folder (None: the shipped one) and its weights file."""
     from emogan.classifier import default_weights_dir
+    from emogan.classifier.files import WEIGHTS_FILE
     folder = session.config().classifier_dir
     return (str(folder) if folder is not None else None,
-            (folder if folder is not None else default_weights_dir()) / "classifier.safetensors")
+            (folder if folder is not None else default_weights_dir()) / WEIGHTS_FILE)
 
 
 def classifier() -> tuple[Any, str]:

@@ -200,8 +200,7 @@ def _directions(runs: list[tuple[RunInfo, int]]) -> None:
     if picks:
         common.show(st, loaders.image_png(np.stack(picks), len(picks), scale=common.scale_for(len(picks), 3), labels=labels),
                     "every run at the moved latent")
-    if st.session_state.get(SWEEP) not in names:
-        st.session_state[SWEEP] = names[0]
+    session.valid_choice(SWEEP, names)
     st.selectbox("Sweep along", names, key=SWEEP)
     d = dirs[names.index(st.session_state[SWEEP])]
     sweep = latent.sweep(z[0], d, SWEEP_AMOUNTS)

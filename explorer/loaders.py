@@ -17,7 +17,7 @@ import streamlit as st
 from emogan.errors import EmoganError, first_line
 from emogan.metrics.records import METRICS_FILE, read_config, read_metrics
 from emogan.runs.catalog import RunInfo, list_runs
-from emogan.runs.store import Run, loss_log_notes, nearest
+from emogan.runs.store import INDEX, LATENTS, LOSSES, Run, loss_log_notes, nearest
 from emogan.views import change_maps, curves, gallery
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def mtime(path: Path) -> int:
 
 
 def stamp(info: RunInfo) -> int:
-    return mtime(info.path / "index.json")
+    return mtime(info.path / INDEX)
 
 
 # ---------------------------------------------------------------- runs, snapshots and losses
@@ -93,7 +93,7 @@ def _losses(path: str, stamp_: int) -> pd.DataFrame:
 
 
 def losses(info: RunInfo) -> tuple[pd.DataFrame | None, str]:
-    return attempt(_losses, str(info.path), mtime(info.path / "losses.csv"))
+    return attempt(_losses, str(info.path), mtime(info.path / LOSSES))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -106,7 +106,7 @@ CurveKey = tuple[tuple[tuple[str, str, int], ...], float]
 
 def curve_key(runs: Sequence[RunInfo], weight: float) -> CurveKey:
     """What the smoothed curves of these runs depend on: each readable loss log's version, and the weight."""
-    keys = tuple((r.name, str(r.path), mtime(r.path / "losses.csv")) for r in runs if losses(r)[0] is not None)
+    keys = tuple((r.name, str(r.path), mtime(r.path / LOSSES)) for r in runs if losses(r)[0] is not None)
     return keys, round(float(weight), 3)
 
 
@@ -237,7 +237,7 @@ def _latents(path: str, stamp_: int) -> torch.Tensor:
 
 
 def fixed_latents(info: RunInfo) -> tuple[torch.Tensor | None, str]:
-    return attempt(_latents, str(info.path), mtime(info.path / "latents.safetensors"))
+    return attempt(_latents, str(info.path), mtime(info.path / LATENTS))
 
 
 def weights_iteration(info: RunInfo, iteration: int) -> tuple[int | None, str]:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from emogan.models import REGISTRY
-from emogan.views.curves import QUANTITIES
+from emogan.views.curves import QUANTITIES, tail_mean
 
 from . import charts, common, loaders, session
 
@@ -72,8 +72,8 @@ def _table(runs: list) -> None:
             "iteration": f"{r.iteration}/{r.iters}" if r.iters else str(r.iteration),
             "loss G (last)": _number(last["loss_G"] if last is not None else None),
             "loss D (last)": _number(last["loss_D"] if last is not None else None),
-            "loss G (mean, last 10%)": _number(_tail_mean(finite, "loss_G")),
-            "loss D (mean, last 10%)": _number(_tail_mean(finite, "loss_D")),
+            "loss G (mean, last 10%)": _number(tail_mean(finite, "loss_G")),
+            "loss D (mean, last 10%)": _number(tail_mean(finite, "loss_D")),
             "minutes": _number(float(last["seconds"]) / 60 if last is not None else None, 1),
             "what it is": REGISTRY[r.model].summary if r.model in REGISTRY else "",
             "problem": err or r.message,
@@ -85,8 +85,3 @@ def _table(runs: list) -> None:
 def _number(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if value is not None and np.isfinite(value) else "–"
 
-
-def _tail_mean(df: pd.DataFrame | None, col: str) -> float:
-    if df is None or df.empty:
-        return float("nan")
-    return float(df[col].iloc[-max(1, len(df) // 10):].mean())

@@ -6,13 +6,13 @@ The galleries need no metrics: they measure the faces on the spot."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from emogan.metrics import metric_charts
-from emogan.metrics.neighbours import closest_sample_pairs, nearest_training
+from emogan.metrics.neighbours import closest_pair_tiles, nearest_training_tiles
 from emogan.metrics.pixels import NEAR_IDENTICAL
+from emogan.metrics.records import real_baseline
 from emogan.metrics.verdict import verdict
 from emogan.runs.catalog import RunInfo
 
@@ -78,19 +78,6 @@ def _long(frames: dict, key: str) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _baseline(frames: dict, ref_key: str | None) -> float | None:
-    """The real faces' figure (the same for every run measured against the same reference: the first wins)."""
-    if ref_key is None:
-        return None
-    for df, config, _ in frames.values():
-        if df is not None and ref_key in df and df[ref_key].notna().any():
-            return float(df[ref_key].dropna().iloc[-1])
-        value = (config.get("baselines") or {}).get(ref_key)
-        if value is not None:
-            return float(value)
-    return None
-
-
 @st.fragment
 def _curves(frames: dict) -> None:
     sel = session.selection()
@@ -115,20 +102,12 @@ def _curves(frames: dict) -> None:
                 continue
             title, log, baseline = METRIC_CHARTS[key]
             chart = charts.metric_chart(series, key, title, models, iteration=iteration, log=log, x_max=x_max,
-                                        baseline=_baseline(frames, baseline))
+                                        baseline=real_baseline(((df, c) for df, c, _ in frames.values()), baseline))
             with col:
                 charts.show(chart, f"metric_{key}", on_click=session.on_chart_click)
 
 
 # ---------------------------------------------------------------- galleries
-
-def _run_choice(runs: list[RunInfo], key: str, label: str) -> RunInfo:
-    names = [r.name for r in runs]
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = names[0]
-    name = st.selectbox(label, names, key=key)
-    return runs[names.index(name)]
-
 
 @st.fragment
 def _nearest_gallery(runs: list[RunInfo]) -> None:
@@ -137,7 +116,7 @@ def _nearest_gallery(runs: list[RunInfo]) -> None:
                f"their 24x24 thumbnails (0 = identical, 1 = black vs white). Below {NEAR_IDENTICAL}: a copy.")
     c1, c2 = st.columns(2)
     with c1:
-        info = _run_choice(runs, NN_RUN, "Run")
+        info = common.run_picker(runs, NN_RUN)
     st.session_state.setdefault(NN_FACES, 8)
     c2.select_slider("Faces", (4, 8, 16), key=NN_FACES)
     iteration = session.current_iteration()
@@ -150,15 +129,11 @@ def _nearest_gallery(runs: list[RunInfo]) -> None:
     if train is None:
         st.info(f"training faces not found ({err}); set EMOGAN_DATA to the dataset", icon=":material/info:")
         return
-    images, pixels = train
-    idx, dist = nearest_training(faces, pixels, k=NN_K)
-    tiles = np.concatenate([faces[:, None], images[idx]], axis=1).reshape(-1, 48, 48)
-    labels = [t for i in range(len(faces)) for t in [f"it {used}"] + [f"{d:.3f}" for d in dist[i]]]
-    ncols = 2 * (NN_K + 1)             # two faces per row of the image
-    common.show(st, loaders.image_png(tiles, ncols, scale=common.scale_for(ncols), labels=labels))
-    copies = int((dist[:, 0] < NEAR_IDENTICAL).sum())
-    st.caption(f"{copies} of {len(faces)} faces are near-identical to a training face (median nearest distance "
-               f"{float(np.median(dist[:, 0])):.3f}).")
+    tiles = nearest_training_tiles(faces, *train, k=NN_K, iteration=used)
+    common.show(st, loaders.image_png(tiles.images, tiles.ncols, scale=common.scale_for(tiles.ncols),
+                                      labels=tiles.labels))
+    st.caption(f"{tiles.near} of {len(faces)} faces are near-identical to a training face (median nearest distance "
+               f"{tiles.median:.3f}).")
 
 
 @st.fragment
@@ -168,12 +143,11 @@ def _pairs_gallery(runs: list[RunInfo]) -> None:
                f"duplicate rate (* near-identical: below {NEAR_IDENTICAL}).")
     c1, c2 = st.columns(2)
     with c1:
-        info = _run_choice(runs, f"{NN_RUN}_pairs", "Run")
+        info = common.run_picker(runs, f"{NN_RUN}_pairs")
     iteration = session.current_iteration()
     used_w, _ = loaders.weights_iteration(info, iteration)
     pools = ["grid faces"] + ([f"{n} faces (as measured)" for n in POOLS] if used_w is not None else [])
-    if st.session_state.get(PAIR_POOL) not in pools:
-        st.session_state[PAIR_POOL] = pools[0]
+    session.valid_choice(PAIR_POOL, pools)
     c2.radio("Search", pools, key=PAIR_POOL, horizontal=True,
              help="The grid's fixed-latent faces, or the first faces the metrics measure (needs generator weights)")
     choice = st.session_state[PAIR_POOL]
@@ -184,10 +158,8 @@ def _pairs_gallery(runs: list[RunInfo]) -> None:
     if faces is None or len(faces) < 2:
         st.info(err or "fewer than two faces", icon=":material/info:")
         return
-    pairs, dist = closest_sample_pairs(faces, k=N_PAIRS)
-    tiles = faces[pairs.reshape(-1)]
-    labels = [t for (i, j), d in zip(pairs, dist)
-              for t in (f"#{i}", f"#{j} {d:.3f}" + ("*" if d < NEAR_IDENTICAL else ""))]
-    common.show(st, loaders.image_png(tiles, 8, scale=common.scale_for(8), labels=labels))
-    near = int((dist < NEAR_IDENTICAL).sum())
-    st.caption(f"Iteration {used}, {len(faces)} faces: {near} of the {len(pairs)} closest pairs are near-identical.")
+    tiles = closest_pair_tiles(faces, k=N_PAIRS)
+    common.show(st, loaders.image_png(tiles.images, tiles.ncols, scale=common.scale_for(tiles.ncols),
+                                      labels=tiles.labels))
+    st.caption(f"Iteration {used}, {len(faces)} faces: {tiles.near} of the {len(tiles.labels) // 2} closest pairs "
+               "are near-identical.")

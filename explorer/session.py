@@ -47,6 +47,14 @@ class Selection:
     problem: str = ""                                      # one line when there is nothing to show
 
 
+def valid_choice(key: str, options: Sequence[Any], default: Any = None) -> Any:
+    """The stored value of widget `key`, reset to `default` (else the first option) when it is no longer one of
+    `options`: a widget given a stale value by session state would raise instead of drawing."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default if default in options else options[0]
+    return st.session_state[key]
+
+
 def configure(cfg: AppConfig) -> None:
     st.session_state["_config"] = cfg
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emogan.emotions import EMOTIONS
+from emogan.emotions import EMOTIONS, asked_hits
 from emogan.views import gallery
 
 from . import charts, common, judge, loaders, session
@@ -41,10 +41,8 @@ def _grid() -> None:
     sel = session.selection()
     iteration = session.current_iteration()
     counts = _counts(sel)
-    if st.session_state.get(N_FACES) not in counts:
-        st.session_state[N_FACES] = 16 if 16 in counts else counts[-1]
-    if st.session_state.get(PER_ROW) not in (4, 8, 16):
-        st.session_state[PER_ROW] = 16
+    session.valid_choice(N_FACES, counts, 16 if 16 in counts else counts[-1])
+    session.valid_choice(PER_ROW, (4, 8, 16), 16)
     c1, c2 = st.columns(2)
     if len(counts) > 1:
         c1.select_slider("Faces per run", counts, key=N_FACES)
@@ -89,10 +87,8 @@ def _grid() -> None:
 
 def _asked_note(judged: list[str]) -> str:
     """How often a conditional run's grid faces show the emotion they were asked for (face i: emotion i mod 7)."""
-    from emogan.sampling import cycle_labels  # torch, needed only once the judge is on
-    asked = [EMOTIONS[i] for i in cycle_labels(len(judged), len(EMOTIONS)).tolist()]
-    hits = sum(a == j for a, j in zip(asked, judged))
-    return f"asked for the emotions in turn ({', '.join(e[:3] for e in EMOTIONS)}); judged as asked: {hits}/{len(judged)}"
+    return (f"asked for the emotions in turn ({', '.join(e[:3] for e in EMOTIONS)}); judged as asked: "
+            f"{asked_hits(judged)}/{len(judged)}")
 
 
 @st.fragment
@@ -104,15 +100,10 @@ def _emotion_mix() -> None:
     if judge.classifier()[0] is None:    # the grid above already said why, in one line
         return
     st.subheader("Emotion mix")
-    names = [r.name for r in sel.runs]
-    if st.session_state.get(MIX_RUN) not in names:
-        st.session_state[MIX_RUN] = names[0]
-    if st.session_state.get(MIX_N) not in (64, 256, 1024):
-        st.session_state[MIX_N] = 256
+    session.valid_choice(MIX_N, (64, 256, 1024), 256)
     c1, c2 = st.columns(2)
-    c1.selectbox("Run", names, key=MIX_RUN)
+    info = common.run_picker(sel.runs, MIX_RUN, container=c1)
     c2.select_slider("Samples", (64, 256, 1024), key=MIX_N)
-    info = next(r for r in sel.runs if r.name == st.session_state[MIX_RUN])
     wit, note = loaders.weights_iteration(info, iteration)
     if wit is None:
         st.info(note)

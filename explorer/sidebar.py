@@ -47,8 +47,7 @@ def render() -> None:
 def _pick_runs(usable: list[RunInfo]) -> list[RunInfo]:
     by_group = groups(usable)
     labels = list(by_group)
-    if st.session_state.get(GROUP) not in labels:
-        st.session_state[GROUP] = labels[0]
+    session.valid_choice(GROUP, labels)
     if len(labels) > 1:
         st.selectbox("Emotion · dataset", labels, key=GROUP)
     else:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from emogan.errors import EmoganError, first_line
-from emogan.original import ORIGINAL_ITERATIONS
-from emogan.runs.store import Run, nearest
+from emogan.runs.store import Run
 from emogan.views import animation, gallery
+from emogan.views.animation import slide_iterations
 
 from . import charts, common, loaders, session
 
@@ -40,8 +40,7 @@ def _now() -> None:
     sel = session.selection()
     iteration = session.current_iteration()
     show_change = bool(st.session_state.get(SHOW_CHANGE))
-    if st.session_state.get(K_NOW) not in (4, 8, 16):
-        st.session_state[K_NOW] = 8
+    session.valid_choice(K_NOW, (4, 8, 16), 8)
     head, ctrl = st.columns([3, 1], vertical_alignment="bottom")
     lo, hi = st.session_state.get(session.RANGE) or (sel.options[0], sel.options[-1])
     head.markdown(f"#### Iteration {iteration} \u00b7 range {lo}..{hi}")
@@ -99,35 +98,20 @@ def _animation() -> None:
                                mime="image/gif", icon=":material/download:", key="tl_gif_download")
 
 
-def _default_iterations(options: list[int]) -> list[int]:
-    """The slides' iterations where the run has them (nearest snapshots), else six evenly spaced snapshots."""
-    if options and options[0] <= ORIGINAL_ITERATIONS[0] and options[-1] >= ORIGINAL_ITERATIONS[-1]:
-        picked = [nearest(options, it) for it in ORIGINAL_ITERATIONS]
-    else:
-        idx = [round(i * (len(options) - 1) / 5) for i in range(6)] if len(options) > 6 else range(len(options))
-        picked = [options[i] for i in idx]
-    return sorted(set(picked))
-
-
 @st.fragment
 def _evolution() -> None:
     sel = session.selection()
     st.subheader("Evolution")
-    names = [r.name for r in sel.runs]
-    if st.session_state.get(EVO_RUN) not in names:
-        st.session_state[EVO_RUN] = names[0]
-    if st.session_state.get(EVO_K) not in (1, 2, 4, 8, 16):
-        st.session_state[EVO_K] = 4
+    session.valid_choice(EVO_K, (1, 2, 4, 8, 16), 4)
     c1, c2, c3 = st.columns([1, 3, 1])
-    c1.selectbox("Run", names, key=EVO_RUN)
-    info = next(r for r in sel.runs if r.name == st.session_state[EVO_RUN])
+    info = common.run_picker(sel.runs, EVO_RUN, container=c1)
     options = loaders.snapshots(info)
     if not options:
         st.info(f"{info.name} has no snapshots yet")
         return
     key = f"evo_its::{info.name}"
     if key not in st.session_state or not set(st.session_state[key]) <= set(options):
-        st.session_state[key] = _default_iterations(options)
+        st.session_state[key] = slide_iterations(options)
     c2.multiselect("Iterations", options, key=key, help="Default: 950, 1900, 2950, 4110, 4700, 4850 as in the "
                                                        "original slides (the nearest snapshots)")
     c3.select_slider("Faces", (1, 2, 4, 8, 16), key=EVO_K)

@@ -1,7 +1,7 @@
 """Load the other pages' modules (torch, the metric suite) in the background once the first page is drawn.
 
 The landing page imports none of them, so it is drawn fast; without this, the first click on another page waits
-for torch's import (1.4 s on the 2-core development machine, measured under load).
+for torch's import.
 
 The warm-up never imports while a page is being drawn, and a page is never drawn while the warm-up imports: a page's
 code reaches libraries too (torch inside the generator loaders), and while another thread is still inside
@@ -18,8 +18,8 @@ from contextlib import contextmanager
 
 _started = False        # this module lives as long as the server process, unlike the app script's own globals
 # Seconds between the first page's script run and the imports: the browser is still loading the chart library and
-# drawing that page for about this long on a 2-core CPU, and importing torch beside it (1.5 s of CPU) delayed the
-# landing page by about half a second. A person looks at a page longer than this before opening another.
+# drawing that page meanwhile, and an import of torch beside it would slow that down. A person looks at a page
+# longer than this before opening another.
 DELAY_S = 1.5
 
 _gate = threading.Condition()

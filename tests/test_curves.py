@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emogan.views.curves import curve_frame, envelope_rows, first_nonfinite, round_step, smooth, values_at
+from emogan.views.curves import curve_frame, envelope_rows, first_nonfinite, round_step, smooth, tail_mean, values_at
 
 
 def tensorboard_smooth(values, weight):
@@ -98,3 +98,10 @@ def test_values_at_takes_the_last_row_not_after():
     assert values_at(df, 6)["iteration"] == 4
     assert values_at(df, 100)["iteration"] == 10
     assert values_at(df, 0) is None
+
+
+def test_tail_mean_is_the_mean_of_the_last_tenth() -> None:
+    df = pd.DataFrame({"loss_G": np.arange(100, dtype=float)})
+    assert tail_mean(df, "loss_G") == pytest.approx(np.arange(90, 100).mean())
+    assert tail_mean(df.head(5), "loss_G") == 4.0            # at least one row
+    assert math.isnan(tail_mean(None, "loss_G")) and math.isnan(tail_mean(df.head(0), "loss_G"))

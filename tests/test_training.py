@@ -257,3 +257,10 @@ def test_bf16_training_logs_float32_losses_and_saves_plain_weights(tmp_path):
 
     # channels_last weights in training, plain ones on disk: the file redraws the snapshot's faces exactly.
     assert (generate(run.load_generator(4), run.fixed_latents()) == run.grid(4)).all()
+
+
+def test_train_config_round_trips_and_run_status_reads_as_its_word():
+    from emogan.training.options import RunStatus, TrainConfig
+    cfg = TrainConfig(iters=12, snapshot_at=(5,), command=("python", "-m", "emogan"))
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert RunStatus.DONE == "done" and str(RunStatus.INTERRUPTED) == "interrupted"

@@ -139,8 +139,7 @@ class Classifier:
         self.config = net.config
         self.info = dict(info or {})  # what classifier.json says about the training run
         self.source = source          # the weights file, for messages
-        # channels_last: the layout oneDNN's and cuDNN's fast convolutions want (benchmarks/classifier_inference.py
-        # measures both layouts).
+        # channels_last: the layout oneDNN's and cuDNN's fast convolutions want.
         self.channels_last = True if channels_last is None else channels_last
         net = fold_batchnorm(copy.deepcopy(net).eval()).to(self.device)
         self.net = net.to(memory_format=torch.channels_last) if self.channels_last else net

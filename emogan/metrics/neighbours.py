@@ -4,6 +4,7 @@ closest pairs among generated faces (the near-duplicates behind duplicate_rate),
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +45,31 @@ def run_faces(run: Run, split: str, data: str | os.PathLike | None = None, cache
 
 
 __all__ = ["NEAR_IDENTICAL", "closest_sample_pairs", "data_path", "nearest_training", "run_faces"]
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """Faces laid out for one gallery image, with a label under each face and the figures its caption states."""
+    images: np.ndarray          # (M, 48, 48) uint8
+    labels: list[str]
+    ncols: int
+    near: int                   # faces (or pairs) closer than NEAR_IDENTICAL
+    median: float               # median nearest distance (nearest-training gallery), or the closest pair's
+
+
+def nearest_training_tiles(faces: np.ndarray, train_images: np.ndarray, train_pixels: torch.Tensor, k: int,
+                           iteration: int) -> Tiles:
+    """Each face followed by its k closest training faces, labelled with their RMS distances; two faces a row."""
+    idx, dist = nearest_training(faces, train_pixels, k=k)
+    images = np.concatenate([faces[:, None], train_images[idx]], axis=1).reshape(-1, 48, 48)
+    labels = [t for i in range(len(faces)) for t in [f"it {iteration}"] + [f"{d:.3f}" for d in dist[i]]]
+    return Tiles(images, labels, 2 * (k + 1), int((dist[:, 0] < NEAR_IDENTICAL).sum()), float(np.median(dist[:, 0])))
+
+
+def closest_pair_tiles(faces: np.ndarray, k: int) -> Tiles:
+    """The k most alike pairs side by side, four pairs a row; '*' marks a near-identical pair."""
+    pairs, dist = closest_sample_pairs(faces, k=k)
+    labels = [t for (i, j), d in zip(pairs, dist)
+              for t in (f"#{i}", f"#{j} {d:.3f}" + ("*" if d < NEAR_IDENTICAL else ""))]
+    return Tiles(faces[pairs.reshape(-1)], labels, 8, int((dist < NEAR_IDENTICAL).sum()),
+                 float(dist[0]) if len(dist) else float("nan"))

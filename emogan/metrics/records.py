@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,17 @@ def _json_value(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+def real_baseline(frames: Iterable[tuple[pd.DataFrame | None, dict[str, Any]]], key: str | None) -> float | None:
+    """The real faces' figure `key` (e.g. msssim_real) for runs measured against one reference, from their metrics
+    lines or their metrics_config.json baselines: the same for every such run, so the first found wins."""
+    if key is None:
+        return None
+    for df, config in frames:
+        if df is not None and key in df and df[key].notna().any():
+            return float(df[key].dropna().iloc[-1])
+        value = ((config or {}).get("baselines") or {}).get(key)
+        if value is not None:
+            return float(value)
+    return None

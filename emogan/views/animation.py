@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from emogan.errors import RunError
+from emogan.original import ORIGINAL_ITERATIONS
 from emogan.runs.store import Run, nearest
 from emogan.views.gallery import HEADER_PX, compose, evolution, font, strip
 
@@ -110,3 +111,14 @@ def sheet(runs: Sequence[Run], iterations: Sequence[int], n: int = 4, scale: int
         canvas.paste(im, (0, y + head))
         y += head + im.height
     return canvas
+
+
+def slide_iterations(options: list[int]) -> list[int]:
+    """The iterations a timeline shows by default: the original slides' (the nearest snapshots) where the run spans
+    them, else six evenly spaced snapshots."""
+    if options and options[0] <= ORIGINAL_ITERATIONS[0] and options[-1] >= ORIGINAL_ITERATIONS[-1]:
+        picked = [nearest(options, it) for it in ORIGINAL_ITERATIONS]
+    else:
+        idx = [round(i * (len(options) - 1) / 5) for i in range(6)] if len(options) > 6 else range(len(options))
+        picked = [options[i] for i in idx]
+    return sorted(set(picked))

@@ -103,3 +103,10 @@ def values_at(losses: pd.DataFrame, iteration: int) -> dict[str, float] | None:
         return None
     row = losses.iloc[i]
     return {c: (int(row[c]) if c == "iteration" else float(row[c])) for c in losses.columns}
+
+
+def tail_mean(df: pd.DataFrame | None, col: str, share: float = 0.1) -> float:
+    """The mean of `col` over the last `share` of the rows (at least one): where a run's losses settled."""
+    if df is None or df.empty:
+        return float("nan")
+    return float(df[col].iloc[-max(1, int(len(df) * share)):].mean())

@@ -65,3 +65,14 @@ def test_moving_the_data_is_not_a_different_reference(tmp_path):
     moved = json.loads(json.dumps(IDENTITY))
     moved["reference"]["source"] = "/elsewhere/fer2013"
     assert MetricsLog(tmp_path, moved).done == {50}
+
+
+def test_real_baseline_comes_from_the_lines_else_the_config() -> None:
+    import pandas as pd
+
+    from emogan.metrics.records import real_baseline
+    lines = pd.DataFrame({"iteration": [50, 100], "msssim_real": [None, 0.1]})
+    assert real_baseline([(lines, {})], "msssim_real") == 0.1
+    assert real_baseline([(None, {}), (pd.DataFrame({"iteration": [1]}), {"baselines": {"msssim_real": 0.2}})],
+                         "msssim_real") == 0.2
+    assert real_baseline([(lines, {})], None) is None and real_baseline([], "msssim_real") is None

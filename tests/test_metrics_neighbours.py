@@ -33,3 +33,15 @@ def test_data_path_prefers_the_argument_then_the_environment_then_the_config(mon
     monkeypatch.delenv("EMOGAN_DATA")
     with pytest.raises(DataError, match="--data"):
         data_path(type("Run", (), {"config": {}, "path": "runs/x"})())
+
+
+def test_gallery_tiles_pair_each_face_with_its_nearest_training_faces() -> None:
+    train = load_faces(FIXTURE, "train")
+    faces = train.images[:3]                       # training faces themselves: their nearest is themselves
+    from emogan.metrics.neighbours import closest_pair_tiles, nearest_training_tiles
+    from emogan.metrics.pixels import pixel_vectors
+    tiles = nearest_training_tiles(faces, train.images, pixel_vectors(train.images), k=2, iteration=950)
+    assert tiles.images.shape == (9, 48, 48) and tiles.ncols == 6 and tiles.near == 3 and tiles.median == 0.0
+    assert (tiles.images[1] == faces[0]).all() and tiles.labels[:3] == ["it 950", "0.000", tiles.labels[2]]
+    pairs = closest_pair_tiles(np.concatenate([faces, faces[:1]]), k=2)
+    assert pairs.images.shape == (4, 48, 48) and pairs.near >= 1 and pairs.labels[1].endswith("*")

@@ -9,7 +9,7 @@ from reliability_helpers import assert_one_line_error, run_cli
 
 from emogan.errors import RunError
 from emogan.runs.store import Run
-from emogan.views.animation import frames, gif_bytes, pick_iterations, sheet
+from emogan.views.animation import frames, gif_bytes, pick_iterations, sheet, slide_iterations
 from emogan.views.gallery import HEADER_PX
 
 
@@ -94,3 +94,10 @@ def test_the_timeline_page_offers_the_gif_and_the_strip(explorer_runs):
     with Image.open(io.BytesIO(gif)) as im:                 # one frame per snapshot of the range: 10, 20, 30, 40
         assert im.n_frames == 4
     assert [b.proto.label for b in at.main.get("download_button")] == ["Download GIF", "Download strip (PNG)"]
+
+
+def test_slide_iterations_are_the_originals_where_the_run_spans_them():
+    every_50 = list(range(50, 5001, 50))
+    assert slide_iterations(every_50) == [950, 1900, 2950, 4100, 4700, 4850]     # 4110: the nearest snapshot
+    assert slide_iterations([10, 20, 30]) == [10, 20, 30]
+    assert slide_iterations(list(range(10, 101, 10))) == [10, 30, 50, 60, 80, 100]
