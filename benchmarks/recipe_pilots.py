@@ -39,6 +39,7 @@ CANDIDATES: dict[str, GANConfig] = {
     # auxiliary classifier (ACGAN-Mod, cond_lambda 1.0) pushes hardest towards classifiable faces.
     "M8-sum": BASE_M8.replace(d_projection_pool="sum"),
     "M8-sum-cbn": BASE_M8.replace(d_projection_pool="sum", g_modulation="emotion"),
+    "M8-sum-ac": BASE_M8.replace(d_projection_pool="sum", ac_weight=1.0),
     "M8-sum-cbn-ac": BASE_M8.replace(d_projection_pool="sum", g_modulation="emotion", ac_weight=1.0),
 }
 SHOWN = ("fer_fid", "coverage", "msssim", "label_accuracy")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from emogan.runs.catalog import model_rank
+from emogan.views.curves import seed_bands
 
 # Plotly's ten colours, kept from the explorer's first charts: M1..M8 keep theirs on every chart and page.
 PALETTE = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
@@ -173,6 +174,50 @@ def curve_panel(data: pd.DataFrame, quantities: dict[str, str], models: dict[str
     return mark_iteration(options, iteration)
 
 
+def band_series(bands: pd.DataFrame, axes: dict | None = None, *, log: bool = False,
+                id_prefix: str = "") -> tuple[list[dict], list[str]]:
+    """Per group of `emogan.views.curves.seed_bands`: its mean line over a shaded min-max band (an invisible lower
+    line with the band's height stacked on it). On a log axis only the mean is drawn: a stacked height is not
+    log-scaled."""
+    series, legend = [], []
+    for group, d in bands.groupby("group", sort=False):
+        color, name = color_for(str(group), str(group)), f"{group} (mean of {int(d['n'].max())})"
+        legend.append(name)
+        x = d["iteration"].astype(int).tolist()
+        common = (axes or {}) | {"type": "line", "showSymbol": False, "color": color}
+        if not log:
+            stack = f"{id_prefix}band:{group}"
+            series.append(common | {"id": f"{stack}:lo", "name": name, "stack": stack, "silent": True,
+                                    "tooltip": {"show": False}, "lineStyle": {"opacity": 0}, "z": 1,
+                                    "data": [[i, v] for i, v in zip(x, values(d["lo"]))]})
+            series.append(common | {"id": f"{stack}:range", "name": name, "stack": stack, "silent": True,
+                                    "tooltip": {"show": False}, "lineStyle": {"opacity": 0}, "z": 1,
+                                    "areaStyle": {"color": color, "opacity": 0.2},
+                                    "data": [[i, v] for i, v in zip(x, values(d["hi"] - d["lo"]))]})
+        series.append(common | {"id": f"{id_prefix}band:{group}:mean", "name": name, "z": 2,
+                                "lineStyle": {"width": 2},
+                                "data": [[i, v] for i, v in zip(x, values(d["mean"], positive=log))]})
+    return series, legend
+
+
+def band_panel(data: pd.DataFrame, quantities: dict[str, str], groups: dict[str, str], *, iteration: int | None,
+               log: bool = False) -> dict:
+    """curve_panel with the runs of each group (a model's seeds) drawn as one mean line over its min-max band, from
+    the smoothed values on the grid iterations all runs share."""
+    grid = data[data["on_grid"]]
+    series, legend = [], []
+    for i, q in enumerate(quantities):
+        bands = seed_bands(grid[grid["quantity"] == q], groups, "smoothed")
+        s, legend = band_series(bands, {"xAxisIndex": i, "yAxisIndex": i}, log=log, id_prefix=f"{q}:")
+        series += s
+    options = curve_panel(data.iloc[:0], quantities, {}, iteration=None, log=log, show_raw=False)
+    options["legend"]["data"] = legend
+    options["tooltip"] = {"trigger": "axis", "confine": True}
+    options["series"] = series
+    del options["dataset"]
+    return mark_iteration(options, iteration)
+
+
 def panel_height(plots: int) -> int:
     return 28 + PANEL_ROW * ((plots + 1) // 2)
 
@@ -197,12 +242,19 @@ def profile_chart(profiles: dict[str, pd.DataFrame], models: dict[str, str], *, 
 
 def metric_chart(series: dict[str, pd.DataFrame], key: str, title: str, models: dict[str, str], *,
                  iteration: int | None, log: bool = False, x_max: int | None = None,
-                 baseline: float | None = None) -> dict:
-    """One metric (column `key` of each run's frame) against iteration; the real faces' figure dashed."""
+                 baseline: float | None = None, bands: dict[str, str] | None = None) -> dict:
+    """One metric (column `key` of each run's frame) against iteration; the real faces' figure dashed. With
+    `bands` (run -> group), each group's runs are one mean line over a min-max band."""
+
     names = trace_labels(models)
-    lines = [_line(names.get(run, run), color_for(models.get(run, ""), run), d["iteration"], d[key], log=log,
-                   symbol=4) for run, d in series.items()]
-    options = _chart(title, lines, [s["name"] for s in lines], log=log,
+    if bands is not None:
+        frame = pd.concat([d[["iteration", key]].assign(run=run) for run, d in series.items()], ignore_index=True)
+        lines, legend = band_series(seed_bands(frame, bands, key), log=log)
+    else:
+        lines = [_line(names.get(run, run), color_for(models.get(run, ""), run), d["iteration"], d[key], log=log,
+                       symbol=4) for run, d in series.items()]
+        legend = [s["name"] for s in lines]
+    options = _chart(title, lines, legend, log=log,
                      tooltip={"trigger": "axis", "confine": True, "valueFormatter": _js(
                          "function (v) { return v === null ? '–' : Number(v.toPrecision(4)).toString(); }")})
     if baseline is not None and not (log and baseline <= 0):

@@ -47,7 +47,10 @@ def _charts() -> None:
         if hidden:
             st.caption(f"Log scale hides {hidden} values at or below zero.")
     models = tuple((r.name, r.model) for r in sel.runs)
-    chart = _panel(key, models, bool(st.session_state.get(LOG_Y)), bool(st.session_state.get(SHOW_RAW)))
+    bands = session.band_groups()
+    log = bool(st.session_state.get(LOG_Y))
+    chart = (charts.band_panel(data, QUANTITIES, bands, iteration=None, log=log) if bands else
+             _panel(key, models, log, bool(st.session_state.get(SHOW_RAW))))
     charts.show(charts.mark_iteration(chart, iteration), "curves", on_click=session.on_chart_click,
                 height=charts.panel_height(len(QUANTITIES)))
 

@@ -102,7 +102,8 @@ def _curves(frames: dict) -> None:
                 continue
             title, log, baseline = METRIC_CHARTS[key]
             chart = charts.metric_chart(series, key, title, models, iteration=iteration, log=log, x_max=x_max,
-                                        baseline=real_baseline(((df, c) for df, c, _ in frames.values()), baseline))
+                                        baseline=real_baseline(((df, c) for df, c, _ in frames.values()), baseline),
+                                        bands=session.band_groups())
             with col:
                 charts.show(chart, f"metric_{key}", on_click=session.on_chart_click)
 

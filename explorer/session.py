@@ -24,6 +24,7 @@ RANGE_FULL = "_range_full"
 PLAYING = "playing"
 SPEED = "speed"
 JUDGE = "judge"
+BANDS = "seed_bands"               # draw a model's runs at several seeds as a mean line with a min-max band
 LAST_TICK = "_last_tick"
 
 # The app opens on the original project's slides: their first iteration, and their span as the range.
@@ -53,6 +54,13 @@ def valid_choice(key: str, options: Sequence[Any], default: Any = None) -> Any:
     if st.session_state.get(key) not in options:
         st.session_state[key] = default if default in options else options[0]
     return st.session_state[key]
+
+
+def band_groups() -> dict[str, str] | None:
+    """run -> the model it is drawn under, when "seeds as a band" is on (None: every run its own line)."""
+    if not st.session_state.get(BANDS):
+        return None
+    return {r.name: r.model or r.name for r in selection().runs}
 
 
 def configure(cfg: AppConfig) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from emogan.runs.catalog import RunInfo, default_selection, groups
+from emogan.runs.catalog import RunInfo, default_selection, groups, seeds_of
 from emogan.runs.store import nearest
 
 from . import loaders, session
@@ -56,13 +56,27 @@ def _pick_runs(usable: list[RunInfo]) -> list[RunInfo]:
     members = by_group[group]
     names = [r.name for r in members]
     key = f"runs::{group}"      # one selection per group: switching back finds it as it was left
+    seeds = seeds_of(members)
+    seeds_key = f"seeds::{group}"
+    if len(seeds) > 1:
+        if seeds_key not in st.session_state or not set(st.session_state[seeds_key]) <= set(seeds):
+            st.session_state[seeds_key] = [0] if 0 in seeds else seeds[:1]
+        st.multiselect("Seeds", seeds, key=seeds_key, on_change=_select_seeds, args=(members, key, seeds_key),
+                       help="Training seeds: choosing them selects one run of each model at each of them")
     if key not in st.session_state:
         st.session_state[key] = default_selection(members)
     else:
         st.session_state[key] = [n for n in st.session_state[key] if n in names]
-    st.multiselect("Runs", names, key=key, help="Default: one run of each model in this group")
+    st.multiselect("Runs", names, key=key, help="Default: one run of each model in this group, at seed 0")
+    if len(seeds) > 1:
+        st.toggle("Seeds as a band", key=session.BANDS,
+                  help="Draw each model's runs as their mean with a min-max band, on the loss and metric charts")
     chosen = set(st.session_state[key])
     return [r for r in members if r.name in chosen]
+
+
+def _select_seeds(members: list[RunInfo], key: str, seeds_key: str) -> None:
+    st.session_state[key] = default_selection(members, seeds=set(st.session_state[seeds_key]))
 
 
 def _iteration_control(options: list[int]) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from emogan.errors import RunError
 from emogan.models import REGISTRY
-from emogan.runs.catalog import RunInfo, default_selection, groups, list_runs, model_rank, sort_runs
+from emogan.runs.catalog import RunInfo, default_selection, groups, list_runs, model_rank, seeds_of, sort_runs
 
 
 def copy_run(src, dst, **config_changes):
@@ -24,7 +24,8 @@ def root(explorer_runs, tmp_path):
     for run in explorer_runs.iterdir():
         copy_run(run, tmp_path / run.name)
     copy_run(explorer_runs / "M2-all-s0", tmp_path / "M2-happy-s0", emotion="happy")
-    copy_run(explorer_runs / "M2-all-s0", tmp_path / "M2-all-s1")
+    copy_run(explorer_runs / "M2-all-s0", tmp_path / "M2-all-s1", seed=1)
+    copy_run(explorer_runs / "M2-all-s0", tmp_path / "M2-all-s2", seed=2)
     broken = copy_run(explorer_runs / "M1-all-s0", tmp_path / "broken")
     (broken / "index.json").write_text("[")
     return tmp_path
@@ -32,7 +33,7 @@ def root(explorer_runs, tmp_path):
 
 def test_describe_reads_every_run_and_explains_damage(root):
     infos = {i.name: i for i in list_runs(root)}
-    assert len(infos) == 9
+    assert len(infos) == 10
     assert "index.json: not valid JSON" in infos["broken"].error
     m1 = infos["M1-all-s0"]
     assert (m1.model, m1.emotion, m1.state, m1.iteration, m1.iters) == ("M1", "all", "done", 40, 40)
@@ -60,6 +61,15 @@ def test_default_selection_is_one_run_per_model_in_ladder_order(root):
     unknown = [RunInfo("zeta", root, "X"), RunInfo("alpha", root, "X")]
     assert default_selection(unknown) == ["alpha", "zeta"]   # no registered model: the first runs instead
     assert default_selection([]) == []
+
+
+def test_the_seed_filter_selects_one_run_per_model_and_seed(root):
+    first = next(iter(groups(list_runs(root)).values()))
+    assert seeds_of(first) == [0, 1, 2]
+    assert default_selection(first) == [f"M{i}-all-s0" for i in range(1, 7)]          # seed 0 alone by default
+    assert default_selection(first, seeds={1, 2}) == ["M2-all-s1", "M2-all-s2"]
+    assert default_selection(first, seeds={0, 2})[:3] == ["M1-all-s0", "M2-all-s0", "M2-all-s2"]
+    assert default_selection(first, seeds=set()) == []
 
 
 def test_one_run_description_serves_the_listing_and_the_explorer(root):

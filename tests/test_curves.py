@@ -105,3 +105,14 @@ def test_tail_mean_is_the_mean_of_the_last_tenth() -> None:
     assert tail_mean(df, "loss_G") == pytest.approx(np.arange(90, 100).mean())
     assert tail_mean(df.head(5), "loss_G") == 4.0            # at least one row
     assert math.isnan(tail_mean(None, "loss_G")) and math.isnan(tail_mean(df.head(0), "loss_G"))
+
+
+def test_seed_bands_are_the_mean_and_range_over_a_models_runs() -> None:
+    from emogan.views.curves import seed_bands
+    frame = pd.DataFrame({"run": ["a0", "a1", "a2", "a0", "a1", "b0", "a2"],
+                          "iteration": [50, 50, 50, 100, 100, 50, 100],
+                          "fid": [1.0, 2.0, 6.0, 4.0, 2.0, 9.0, float("nan")]})
+    bands = seed_bands(frame, {"a0": "M7", "a1": "M7", "a2": "M7", "b0": "M2"}, "fid")
+    rows = {(r.group, r.iteration): (r.mean, r.lo, r.hi, r.n) for r in bands.itertuples()}
+    assert rows == {("M2", 50): (9.0, 9.0, 9.0, 1), ("M7", 50): (3.0, 1.0, 6.0, 3), ("M7", 100): (3.0, 2.0, 4.0, 2)}
+    assert seed_bands(frame, {}, "fid").empty

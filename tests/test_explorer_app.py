@@ -371,3 +371,25 @@ def test_judging_a_conditional_model_counts_the_faces_drawn_as_asked(explorer_ru
     assert n == 16 and hits == int((top == np.arange(16) % 7).sum())
     assert "it was asked for emotions in FER2013's training mix" in texts(at.main.caption)
     assert len([c for c in charts(at) if "FER2013" in c["title"]["text"]]) == 1
+
+
+def test_the_seed_filter_selects_other_seeds_and_draws_them_as_bands(explorer_runs, tmp_path):
+    root = tmp_path / "runs"
+    shutil.copytree(explorer_runs, root)
+    for seed in (1, 2):               # M2 at two more seeds: the shape of the shipped demo's extra seeds
+        dst = shutil.copytree(root / "M2-all-s0", root / f"M2-all-s{seed}")
+        cfg = json.loads((dst / "config.json").read_text())
+        (dst / "config.json").write_text(json.dumps(cfg | {"seed": seed, "name": dst.name}))
+    at = open_app(root, "losses")
+    no_exception(at)
+    runs, seeds = (next(m for m in at.sidebar.multiselect if m.label == label) for label in ("Runs", "Seeds"))
+    assert runs.value == [f"M{i}-all-s0" for i in range(1, 7)] and seeds.value == [0]
+    seeds.set_value([0, 1, 2]).run()
+    assert at.sidebar.multiselect(key=runs.key).value[:3] == ["M1-all-s0", "M2-all-s0", "M2-all-s1"]
+    at.sidebar.toggle(key="seed_bands").set_value(True).run()
+    no_exception(at)
+    chart = charts(at)[0]
+    assert "M2 (mean of 3)" in chart["legend"]["data"] and "M1 (mean of 1)" in chart["legend"]["data"]
+    mean = next(s for s in chart["series"] if s["id"] == "loss_G:band:M2:mean")
+    band = next(s for s in chart["series"] if s["id"] == "loss_G:band:M2:range")
+    assert mean["data"] and all(h == 0 for _, h in band["data"])      # three copies of one run: no spread

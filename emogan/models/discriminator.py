@@ -38,8 +38,11 @@ class Discriminator(nn.Module):
             raise ValueError(f"unknown d_projection_pool {cfg.d_projection_pool!r}: expected 'sum' or 'mean'")
         if cfg.ac_weight > 0 and not cfg.conditional:
             raise ValueError("an auxiliary-classifier head (ac_weight > 0) needs a conditional model")
-        # Not spectrally normalised: a 1-Lipschitz head could not reach confident emotion logits.
-        self.classify = keras_init(nn.Linear(cin, cfg.n_labels)) if cfg.ac_weight > 0 else None
+        # On features standardised over the batch, not spectrally normalised: under spectral norm D's pooled features
+        # differ between faces by about 0.004, so a plain linear head on them stays at the class prior for hundreds
+        # of steps (the pilots saw that); normalising them is what ReACGAN does for the same reason.
+        self.classify = nn.Sequential(nn.BatchNorm1d(cin, affine=False), keras_init(nn.Linear(cin, cfg.n_labels))) \
+            if cfg.ac_weight > 0 else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None,
                 with_emotions: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:

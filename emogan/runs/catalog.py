@@ -3,13 +3,13 @@ selection: one run per registered model."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from emogan.models import ORIGINAL_SIX, REGISTRY
 from emogan.runs.store import RunInfo, scan_runs
 
-__all__ = ["RunInfo", "default_selection", "list_runs", "groups", "model_rank", "sort_runs"]
+__all__ = ["RunInfo", "default_selection", "groups", "list_runs", "model_rank", "seeds_of", "sort_runs"]
 
 
 def list_runs(root: str | Path) -> list[RunInfo]:
@@ -41,15 +41,26 @@ def groups(infos: Sequence[RunInfo]) -> dict[str, list[RunInfo]]:
     return {label: sort_runs(out[label]) for label in sorted(out, key=richness)}
 
 
-def default_selection(runs: Sequence[RunInfo], limit: int = 6) -> list[str]:
+def default_selection(runs: Sequence[RunInfo], limit: int = 6, seeds: Collection[int] | None = None) -> list[str]:
     """Run names to show first: one run per registered model in registry order (seed 0 preferred), else the first
-    `limit` runs."""
+    `limit` runs. With `seeds`: one run per model and seed among them (a model's seeds side by side)."""
     chosen = []
     for model in REGISTRY:
-        candidates = [r for r in runs if r.model == model and r.error is None]
-        if candidates:
-            preferred = [r for r in candidates if r.name.endswith("-s0")]
-            chosen.append((preferred or sorted(candidates, key=lambda r: r.name))[0].name)
-    if chosen:
+        candidates = sorted((r for r in runs if r.model == model and r.error is None), key=lambda r: r.name)
+        if seeds is not None:
+            picked: dict[int | None, str] = {}
+            for r in candidates:
+                if r.seed in seeds:
+                    picked.setdefault(r.seed, r.name)
+            chosen += [picked[s] for s in sorted(picked, key=lambda s: (s is None, s))]
+        elif candidates:
+            preferred = [r for r in candidates if r.seed == 0]
+            chosen.append((preferred or candidates)[0].name)
+    if chosen or seeds is not None:
         return chosen
     return [r.name for r in sort_runs([r for r in runs if r.error is None])[:limit]]
+
+
+def seeds_of(runs: Sequence[RunInfo]) -> list[int]:
+    """The training seeds among `runs`, in order."""
+    return sorted({r.seed for r in runs if r.seed is not None})

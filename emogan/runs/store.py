@@ -147,6 +147,7 @@ class RunInfo:
     iters: int = 0
     message: str = ""        # the trainer's status message (e.g. where it diverged)
     error: str | None = None
+    seed: int | None = None  # the training seed: runs of one model and emotion at several seeds are compared as one
 
     @property
     def group(self) -> str:
@@ -303,9 +304,10 @@ def describe_run(root: str | Path, name: str) -> RunInfo:
         resolve_run_path(root, name)
         run = Run(path)
         status = run.status()
+        seed = run.config.get("seed")
         return RunInfo(name, path, run.model, run.emotion, _dataset(run.config), str(status.get("state", "")),
                        int(status.get("iteration", 0) or 0), int(run.config.get("iters", 0) or 0),
-                       str(status.get("message", "") or ""))
+                       str(status.get("message", "") or ""), seed=seed if isinstance(seed, int) else None)
     except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
         return RunInfo(name, path, error=first_line(e))
 

@@ -110,3 +110,19 @@ def tail_mean(df: pd.DataFrame | None, col: str, share: float = 0.1) -> float:
     if df is None or df.empty:
         return float("nan")
     return float(df[col].iloc[-max(1, int(len(df) * share)):].mean())
+
+
+def seed_bands(frame: pd.DataFrame, groups: Mapping[str, str], value: str) -> pd.DataFrame:
+    """Runs of one model drawn as one: per group (groups: run -> label, e.g. its model) and iteration, the mean,
+    min and max of column `value` over the group's runs that have it there, and how many they are.
+
+    `frame` is long: one row per run and iteration (columns run, iteration, value). Columns of the result:
+    group, iteration, mean, lo, hi, n."""
+    d = frame[frame["run"].isin(list(groups))].dropna(subset=[value])
+    if d.empty:
+        return pd.DataFrame({"group": pd.Series(dtype=str), "iteration": pd.Series(dtype="int64"),
+                             "mean": pd.Series(dtype=float), "lo": pd.Series(dtype=float),
+                             "hi": pd.Series(dtype=float), "n": pd.Series(dtype="int64")})
+    d = d.assign(group=d["run"].map(groups))
+    out = d.groupby(["group", "iteration"], sort=True)[value].agg(["mean", "min", "max", "count"]).reset_index()
+    return out.rename(columns={"min": "lo", "max": "hi", "count": "n"})
