@@ -71,3 +71,16 @@ def test_report_cli(tmp_path, capsys):
     assert out[2].startswith("| M3 | M1-all-s0 | 1.00 | 60.0% | 0.0% | 0.100 | 1000 | 2.00 | 30.0% |")
     assert main(["report", "nope", "--root", str(root)]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_seeds_give_the_mean_and_range_of_a_model():
+    from emogan.metrics.summary import seed_rows, seeds_markdown
+    rows = [summary_row(f"M7-all-s{s}", "M7", frame([0.5, c], [9.0, f]), 1000, 500, seed=s)
+            for s, c, f in ((0, 0.50, 6.0), (1, 0.56, 5.0), (2, 0.53, 7.0))]
+    rows.append(summary_row("M2-all-s0", "M2", frame([0.5, 0.5], [9.0, 7.0]), 1000, 500, seed=0))
+    [m7] = seed_rows(rows)                      # M2 has one seed: no spread to give
+    assert (m7["model"], m7["n"], m7["seeds"]) == ("M7", 3, [0, 1, 2])
+    assert m7["fer_fid"] == (6.0, 5.0, 7.0) and m7["coverage"][1:] == (0.50, 0.56) and m7["label_accuracy"] is None
+    table = seeds_markdown([m7]).splitlines()
+    assert table[0] == "| model | emotion | seeds | FER-FID (mean, range) | coverage (mean, range) |"
+    assert table[2] == "| M7 | all | 0, 1, 2 | 6.00 (5.00-7.00) | 53.0% (50.0%-56.0%) |"

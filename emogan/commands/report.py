@@ -8,7 +8,7 @@ import sys
 from emogan.cli import positive_int
 from emogan.errors import RunError
 from emogan.metrics.records import read_metrics
-from emogan.metrics.summary import WORST_FROM, markdown, summary_row
+from emogan.metrics.summary import WORST_FROM, markdown, seed_rows, seeds_markdown, summary_row
 from emogan.runs.store import open_run, scan_runs
 
 
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="For each RUN (default: every run under --root) print FER-FID, coverage, "
                                    "duplicate rate and emotion JS divergence from FER2013's class prior at --at "
                                    "and at the run's worst iteration (lowest coverage from --from on), with the "
-                                   "collapse verdict. Needs the runs' metrics (python -m emogan metrics).")
+                                   "collapse verdict, then the mean and range over seeds of each model trained "
+                                   "at several. Needs the runs' metrics (python -m emogan metrics).")
     p.add_argument("runs", nargs="*", metavar="RUN")
     p.add_argument("--root", default="checkpoints", help="runs root (default: checkpoints)")
     p.add_argument("--at", type=positive_int, default=5000, help="iteration of the first columns (default 5000; "
@@ -44,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
         df = read_metrics(r.path)
         if not len(df):
             raise RunError(f"{r.path}: no metrics yet; compute them with python -m emogan metrics {r.path}")
-        rows.append(summary_row(r.name, str(r.config.get("model", "?")), df, args.at, args.start))
+        seed = r.config.get("seed")
+        rows.append(summary_row(r.name, str(r.config.get("model", "?")), df, args.at, args.start,
+                                emotion=str(r.config.get("emotion", "all")), seed=seed if isinstance(seed, int) else None))
     print(markdown(rows))
+    over_seeds = seed_rows(rows)
+    if over_seeds:
+        ats = {r["at"] for r in rows}
+        print(f"\nOver seeds, at {ats.pop()}:" if len(ats) == 1 and None not in ats else "\nOver seeds:")
+        print(seeds_markdown(over_seeds))
     return 0

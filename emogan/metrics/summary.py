@@ -34,9 +34,10 @@ def worst_row(df: pd.DataFrame, start: int = WORST_FROM) -> pd.Series | None:
     return rows.sort_values(["coverage", "_fid"], ascending=[True, False], na_position="last").iloc[0]
 
 
-def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = WORST_FROM) -> dict[str, Any]:
+def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = WORST_FROM, *,
+                emotion: str = "all", seed: int | None = None) -> dict[str, Any]:
     """One run's line of the table: metrics at `at` and at its worst iteration, plus the verdict at `at`."""
-    out: dict[str, Any] = {"run": name, "model": model}
+    out: dict[str, Any] = {"run": name, "model": model, "emotion": emotion, "seed": seed}
     here, worst = _at(df, at), worst_row(df, start)
     out["at"] = None if here is None else int(here["iteration"])
     out["worst"] = None if worst is None else int(worst["iteration"])
@@ -75,5 +76,41 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         cells = [r["model"], r["run"], *(_cell(r[f"{k}@at"], k) for k, _ in HEADLINE),
                  "-" if r["worst"] is None else str(r["worst"]), *(_cell(r[f"{k}@worst"], k) for k, _ in HEADLINE),
                  *([_cell(r.get("label_accuracy@at"), "label_accuracy")] if conditional else []), r["verdict"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+SEED_COLUMNS = (("fer_fid", "FER-FID"), ("coverage", "coverage"), ("label_accuracy", "label accuracy"))
+
+
+def seed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per model and emotion trained at several seeds: the mean, min and max over its runs of the headline figures
+    at `at` (the spread that says whether two models really differ)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["model"], r.get("emotion", "all")), []).append(r)
+    out = []
+    for (model, emotion), members in groups.items():
+        if len({m.get("seed") for m in members}) < 2:
+            continue
+        row: dict[str, Any] = {"model": model, "emotion": emotion, "n": len(members),
+                               "seeds": sorted(m.get("seed") for m in members if m.get("seed") is not None)}
+        for key, _ in SEED_COLUMNS:
+            vals = [float(m[f"{key}@at"]) for m in members if not _missing(m.get(f"{key}@at"))]
+            row[key] = (sum(vals) / len(vals), min(vals), max(vals)) if vals else None
+        out.append(row)
+    return out
+
+
+def seeds_markdown(rows: list[dict[str, Any]], at: str = "") -> str:
+    """seed_rows as a Markdown table: each figure as its mean with the min-max range over the seeds."""
+    shown = [(k, t) for k, t in SEED_COLUMNS if any(r[k] is not None for r in rows)]
+    head = ["model", "emotion", "seeds", *(f"{t} {at}".strip() + " (mean, range)" for _, t in shown)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["model"], r["emotion"], ", ".join(map(str, r["seeds"]))]
+        for k, _ in shown:
+            v = r[k]
+            cells.append("-" if v is None else f"{_cell(v[0], k)} ({_cell(v[1], k)}-{_cell(v[2], k)})")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
