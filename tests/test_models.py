@@ -12,8 +12,10 @@ from emogan.sampling import conditioned, generate
 # Parameter counts of the full-size variants; a change here changes every shipped checkpoint, so it is pinned.
 EXPECTED_PARAMS = {  # name: (G, D)
     "M1": (399105, 92929), "M2": (401633, 92929), "M3": (401633, 92929), "M4": (401633, 333313),
-    "M5": (401633, 333313), "M6": (401633, 93185), "M7": (401633, 92929),
-    "M8": (401633 + 7 * 64 * 36, 92929 + 7 * 128),     # M7 + the one-hot's Dense weights + D's emotion embedding
+    "M5": (401633, 333313), "M6": (401633, 93185),
+    "M7": (401633 + 2 * 100 * (128 + 64 + 32), 92929),   # M3 + self-modulation: z -> gain and bias of each BN
+    # M7 + the one-hot's Dense weights; D + its emotion embedding + the auxiliary head (128 -> 7 with biases)
+    "M8": (401633 + 2 * 100 * (128 + 64 + 32) + 7 * 64 * 36, 92929 + 7 * 128 + 128 * 7 + 7),
 }
 
 
@@ -72,7 +74,8 @@ def test_transpose_and_upsample_variants_differ_in_layers():
 
 def test_m8_is_m7_made_conditional_and_its_emotion_matters():
     fields = [f.name for f in dataclasses.fields(GANConfig) if f.name not in ("name", "summary", "expect", "extras")]
-    assert [f for f in fields if getattr(get_config("M8"), f) != getattr(get_config("M7"), f)] == ["conditional"]
+    assert [f for f in fields if getattr(get_config("M8"), f) != getattr(get_config("M7"), f)] == \
+        ["conditional", "d_projection_pool", "ac_weight"]
     torch.manual_seed(0)
     G, D = build_generator("M8").eval(), build_discriminator("M8").eval()
     z = torch.randn(1, 100).repeat(7, 1)
@@ -92,22 +95,43 @@ def test_m8_is_m7_made_conditional_and_its_emotion_matters():
         generate(G, z, labels=torch.arange(3))
 
 
-def test_m8s_emotion_term_starts_on_the_scale_of_its_real_fake_term():
-    """Were the projection term much larger, D would at first judge only the emotion, not whether a face is real."""
+def _fixture_batch(n: int = 64):
     from tiny import FIXTURE
 
     from emogan.data import load_faces
     from emogan.images import to_model_input
 
     faces = load_faces(FIXTURE, "train")
-    x, y = to_model_input(torch.from_numpy(faces.images[:64]), "cpu"), torch.from_numpy(faces.labels[:64]).long()
+    idx = torch.randperm(len(faces), generator=torch.Generator().manual_seed(0))[:n]
+    return to_model_input(torch.from_numpy(faces.images[idx.numpy()]), "cpu"), torch.from_numpy(faces.labels[idx.numpy()]).long()
+
+
+def test_m8s_projection_sum_pools_as_the_reference_does():
+    """Mean pooling would divide the emotion term by the 144 positions of D's 12x12 features."""
+    x, y = _fixture_batch()
+    terms = {}
+    for pool in ("sum", "mean"):
+        torch.manual_seed(0)
+        D = build_discriminator(get_config("M8").replace(d_projection_pool=pool)).eval()
+        with torch.no_grad():
+            h = D.features(x)
+            terms[pool] = D(x, y) - D.fc(h.flatten(1)).squeeze(1)
+    assert torch.allclose(terms["sum"], 144 * terms["mean"], rtol=1e-4, atol=1e-6)
+
+
+def test_m8s_auxiliary_head_learns_the_emotion_of_real_faces_within_a_few_dozen_steps():
+    import torch.nn.functional as F
+
+    x, y = _fixture_batch()
     torch.manual_seed(0)
     D = build_discriminator("M8").train()
-    for _ in range(20):                      # spectral norm's power iteration settles on the first calls
-        D(x, y)
-    with torch.no_grad():
-        D.eval()
-        h = D.features(x)
-        real_fake = D.fc(h.flatten(1)).abs().mean()
-        emotion = (D(x, y) - D.fc(h.flatten(1)).squeeze(1)).abs().mean()
-    assert 0.1 < float(emotion / real_fake) < 10, (float(emotion), float(real_fake))
+    opt = torch.optim.Adam(D.parameters(), lr=4e-4, betas=(0.0, 0.9))
+    losses = []
+    for _ in range(40):
+        _, emotions = D(x, y, with_emotions=True)
+        loss = F.cross_entropy(emotions, y)
+        opt.zero_grad(), loss.backward(), opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses[::10]
+    with pytest.raises(ValueError, match="no auxiliary-classifier head"):
+        build_discriminator("M7")(x, with_emotions=True)

@@ -6,7 +6,9 @@ import pytest
 import torch
 from tiny import fixture_faces, tiny, tiny_run
 
+from emogan.models import get_config
 from emogan.runs.store import Run
+from emogan.sampling import generate
 from emogan.training.loop import Job, Progress, train, train_many
 
 LOSS_COLS = ["iteration", "loss_D", "loss_G", "D_x", "D_G_z"]   # "seconds" is wall time, not reproducible
@@ -264,3 +266,14 @@ def test_train_config_round_trips_and_run_status_reads_as_its_word():
     cfg = TrainConfig(iters=12, snapshot_at=(5,), command=("python", "-m", "emogan"))
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     assert RunStatus.DONE == "done" and str(RunStatus.INTERRUPTED) == "interrupted"
+
+
+@pytest.mark.parametrize("model", ["M7", "M8"])
+def test_the_registrys_m7_and_m8_build_step_and_save(model, tmp_path):
+    res = train(fixture_faces(), tmp_path / model, model=model, iters=3, batch=8, snapshot_every=3, snapshot_at=(),
+                n_fixed=7, device="cpu")
+    assert res.status == "done"
+    run = Run(tmp_path / model)
+    assert run.config["model_config"] == get_config(model).to_dict()
+    faces = generate(run.load_generator(3), run.fixed_latents(), labels=torch.arange(7) if model == "M8" else None)
+    assert faces.shape == (7, 48, 48) and len({f.tobytes() for f in faces}) > 1
