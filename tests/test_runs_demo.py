@@ -33,6 +33,20 @@ def test_export_keeps_grids_losses_and_chosen_weights(tmp_path, capsys):
     assert "state.safetensors" not in {p.name for p in (out / "r1").iterdir()}
 
 
+def test_a_light_export_keeps_grids_and_weights_only_where_asked_and_says_so(tmp_path, capsys):
+    src = tmp_path / "runs"
+    tiny_run(src, "r1", iters=20, snapshot_every=5)
+    out = tmp_path / "demo"
+    assert main(["export", "r1", "--root", str(src), "--out", str(out), "--weights-at", "20", "--grids-at", "9",
+                 "--grid-n", "4"]) == 0
+    b = Run(out / "r1")
+    assert b.snapshot_iterations() == [10, 20] and b.weight_iterations() == [20]
+    assert b.losses().equals(Run(src / "r1").losses())               # the loss log stays whole
+    entry = json.loads((out / "manifest.json").read_text())["runs"][0]
+    assert entry["thinned"] == "grids of 4 faces at iterations 10, 20; generator weights at 20"
+    assert b.config["exported"]["grids_at"] == [10, 20]
+
+
 def test_export_refuses_to_overwrite(tmp_path, capsys):
     src = tmp_path / "runs"
     tiny_run(src, "r1", iters=5, snapshot_every=5)

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights-at", type=_iterations, default=ORIGINAL_ITERATIONS,
                    help="iterations whose weights are kept (default: 950,1900,2950,4110,4700,4850 and the last)")
     p.add_argument("--grid-n", type=positive_int, default=16, help="faces kept per grid (default 16)")
+    p.add_argument("--grids-at", type=_iterations, default=None,
+                   help="keep grids only at these iterations (nearest snapshots) and the last (default: every one)")
     p.add_argument("--fp32", action="store_true", help="keep weights in fp32 (default fp16)")
     p.add_argument("--max-mb", type=positive_float, default=None,
                    help="size budget in MB: over it, the exported runs are removed again and the export fails")
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for r in runs:
             info = export_run(r, out_root / r.name, weights_at=args.weights_at, grid_n=args.grid_n,
-                              weights_dtype=torch.float32 if args.fp32 else torch.float16)
+                              weights_dtype=torch.float32 if args.fp32 else torch.float16, grids_at=args.grids_at)
             exported.append(info)
             print(f"{r.name}: {info['bytes'] / 1e6:.1f} MB", file=sys.stderr)
         total = earlier + sum(i["bytes"] for i in exported)

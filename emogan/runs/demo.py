@@ -21,19 +21,24 @@ EXTRA_FILES = ("metrics.jsonl", "metrics_config.json")   # copied when present (
 
 
 def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_ITERATIONS, grid_n: int = 16,
-               weights_dtype: torch.dtype = torch.float16) -> dict[str, Any]:
-    """Copy `run` to `out` with every grid (cut to its first grid_n faces), the full loss log, and generator
-    weights only at `weights_at` (each snapped to the nearest iteration with weights) and at the last snapshot."""
+               weights_dtype: torch.dtype = torch.float16, grids_at: tuple[int, ...] | None = None) -> dict[str, Any]:
+    """Copy `run` to `out` with every grid (cut to its first grid_n faces; with `grids_at`, only the snapshots
+    nearest those iterations and the last), the full loss log, and generator weights only at `weights_at` (each
+    snapped to the nearest iteration with weights) and at the last snapshot."""
     if (out / CONFIG).exists():
         raise RunError(f"{out}: already holds a run; export into an empty folder")
     have = run.weight_iterations()
     if not have:
         raise RunError(f"{run.path}: has no generator weights to export")
     keep = {nearest(have, it) for it in weights_at if it <= have[-1]} | {have[-1]}
+    snaps = run.snapshot_iterations()
+    grids = set(snaps) if grids_at is None else {nearest(snaps, it) for it in grids_at if it <= snaps[-1]} | {snaps[-1]}
     writer = RunWriter(out)
     entries = []
     for snap in run.snapshots():
         it = snap["iteration"]
+        if it not in grids and it not in keep:
+            continue
         faces = run.grid(it)[:grid_n]
         weights = None
         if it in keep:
@@ -48,7 +53,8 @@ def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_IT
             shutil.copyfile(run.file(name), out / name)
     config = dict(run.config, grid_n=min(grid_n, run.grid_size),
                   exported={"from": str(run.path), "weights_dtype": str(weights_dtype).replace("torch.", ""),
-                            "weights_at": sorted(keep)})
+                            "weights_at": sorted(keep),
+                            **({"grids_at": sorted(grids | keep)} if grids_at is not None else {})})
     atomic_write_json(out / CONFIG, config)
     writer.write_index(entries, run.status())
     return {"name": out.name, "model": run.model, "emotion": run.emotion, "iterations": run.status().get("iteration"),
@@ -56,7 +62,14 @@ def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_IT
             "device": run.config.get("device"), "threads": run.config.get("threads"),
             "precision": run.config.get("precision", "fp32"), "commit": run.config.get("commit"),
             "seed": run.config.get("seed"), "command": run.config.get("command"),
+            "thinned": _thinned(grid_n, sorted(keep), None if grids_at is None else sorted(grids | keep)),
             "bytes": sum(p.stat().st_size for p in out.rglob("*") if p.is_file())}
+
+
+def _thinned(grid_n: int, weights: list[int], grids: list[int] | None) -> str:
+    """What the export left out, in words, for the manifest."""
+    where = "every snapshot" if grids is None else "iterations " + ", ".join(map(str, grids))
+    return f"grids of {grid_n} faces at {where}; generator weights at {', '.join(map(str, weights))}"
 
 
 def write_manifest(out_root: Path, runs: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
