@@ -112,3 +112,19 @@ def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every:
             progress_fn(SnapshotResult(run.name, it, row, time.perf_counter() - t0))
     computed = sum(1 for it in todo if it in log.done)
     return RunSummary(run.name, computed, len(chosen) - len(todo), no_weights, time.perf_counter() - start)
+
+
+def accuracy_by_emotion(run: Run, iteration: int, classifier: Any, n: int = DEFAULT_N,
+                        device: torch.device | str = "cpu") -> dict[str, float]:
+    """A conditional run asked for each emotion alone: per emotion, the share of `n` faces (the metrics' latents)
+    that the classifier reads as that emotion. Its ceiling is the classifier's accuracy on real faces of it."""
+    from emogan.emotions import EMOTIONS
+    if metric_labels(run, 1) is None:
+        raise ValueError(f"{run.path}: not a conditional run, it cannot be asked for an emotion")
+    G = run.load_generator(iteration).to(device)
+    z = metric_latents(run, n)
+    out = {}
+    for i, emotion in enumerate(EMOTIONS):
+        faces = generate(G, z, labels=np.full(n, i, dtype=np.int64))
+        out[emotion] = float((classifier.predict(faces).argmax(1) == i).mean())
+    return out
