@@ -27,7 +27,7 @@ def test_row_at_an_unmeasured_iteration_takes_the_last_before_it():
     df = frame([0.1, 0.5, 0.6], [5.0, 2.0, 1.0], every=250)
     row = summary_row("r", "M7", df, at=740)
     assert row["at"] == 500 and row["fer_fid@at"] == 2.0 and row["worst"] is None     # nothing from 1000 on
-    assert row["verdict"] == "healthy"
+    assert row["verdict"] == "healthy at 500" and row["episodes"] == []
 
 
 def test_markdown_marks_collapse_and_missing_values():
@@ -39,9 +39,10 @@ def test_markdown_marks_collapse_and_missing_values():
     assert len(table) == 4 and all(line.count("|") == table[0].count("|") for line in table)
     # The worst iteration is the run's, later than --at too; the verdict is the one at --at.
     assert table[2] == ("| M2 | M2-all-s0 | 7.00 | 5.0% | 40.0% | 0.050 | 2000 | 8.00 | 2.0% | 50.0% | 0.050 "
-                        "| collapse signs since iteration 1000 |")
-    assert table[3].endswith("| healthy |")
-    assert summary_row("M2-all-s0", "M2", collapsing, at=2000)["verdict"] == "collapsing from iteration 1000"
+                        "| 1 | collapse signs since iteration 1000; collapsed 1000-1500 (2 snapshots) |")
+    assert table[3].endswith("| 0 | healthy at 1500 |")
+    assert summary_row("M2-all-s0", "M2", collapsing, at=2000)["verdict"] == \
+        "collapsing from iteration 1000; collapsed 1000-2000 (3 snapshots)"
     two_ats = markdown([summary_row("a", "M1", collapsing, at=1500), summary_row("b", "M1", frame([0.5], [1.0]),
                                                                                  at=1500)])
     assert "| FER-FID at |" in two_ats                    # 1500 and 500: no single iteration to name
@@ -53,9 +54,9 @@ def test_a_conditional_run_adds_its_label_accuracy_column():
     assert "label accuracy" not in markdown([plain])
     cond_df = frame([0.5, 0.6, 0.6], [2.0, 1.5, 1.2]).assign(label_accuracy=[0.2, 0.4, 0.55])
     table = markdown([plain, summary_row("M8-all-s0", "M8", cond_df, at=1500)]).splitlines()
-    assert table[0].endswith("| label accuracy at 1500 | verdict |")
+    assert table[0].endswith("| label accuracy at 1500 | episodes | verdict |")
     assert all(line.count("|") == table[0].count("|") for line in table)
-    assert table[2].endswith("| - | healthy |") and table[3].endswith("| 55.0% | healthy |")
+    assert table[2].endswith("| - | 0 | healthy at 1500 |") and table[3].endswith("| 55.0% | 0 | healthy at 1500 |")
 
 
 def test_report_cli(tmp_path, capsys):
@@ -84,3 +85,16 @@ def test_seeds_give_the_mean_and_range_of_a_model():
     table = seeds_markdown([m7]).splitlines()
     assert table[0] == "| model | emotion | seeds | FER-FID (mean, range) | coverage (mean, range) |"
     assert table[2] == "| M7 | all | 0, 1, 2 | 6.00 (5.00-7.00) | 53.0% (50.0%-56.0%) |"
+
+
+def test_report_lists_each_episode_on_its_own_line(tmp_path, capsys):
+    root = tmp_path / "runs"
+    tiny_run(root, "M1-all-s0", iters=10, snapshot_every=5)
+    lines = [{"iteration": it, "n": 8, "fer_fid": 2.0, "coverage": c, "duplicate_rate": 0.0, "emotion_js_prior": 0.1,
+              "msssim": ms, "msssim_real": 0.1} for it, c, ms in ((500, 0.5, 0.1), (1000, 0.05, 0.5), (1500, 0.6, 0.1))]
+    (root / "M1-all-s0" / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert main(["report", "--root", str(root), "--at", "1500", "--episodes"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2].endswith("| 1 | healthy at 1500; collapsed 1000 (1 snapshot) |")
+    assert out[-1] == ("M1-all-s0: collapsed 1000 (1 snapshot), worst at 1000: MS-SSIM 0.50 vs 0.10 real; "
+                       "coverage 0.05 of best 0.50")

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: the metrics bring torchmetrics, scikit-learn and scipy, which other commands do not need.
     from emogan.metrics import Reference, build_reference, evaluate_run, read_metrics
     from emogan.metrics.neighbours import run_faces
-    from emogan.metrics.records import check_compatible
+    from emogan.metrics.records import check_compatible, read_config
     from emogan.metrics.reference import identity
     from emogan.metrics.suite import classifier_keys
     from emogan.metrics.verdict import verdict
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         total += summary.computed
         rate = f", {summary.computed / summary.seconds:.2f} snapshots/s" if summary.computed else ""
         skipped = f"; {summary.no_weights} snapshots skipped: no generator weights" if summary.no_weights else ""
-        v = verdict(read_metrics(r.path))
+        v = verdict(read_metrics(r.path), baselines=(read_config(r.path) or {}).get("baselines"))
         print(f"{r.name}: {summary.computed} snapshots measured, {summary.present} already there{skipped}{rate}; "
               f"{v.text}" + (f" ({v.reason})" if v.reason else ""))
     if len(runs) > 1 and total:

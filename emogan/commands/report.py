@@ -7,7 +7,7 @@ import sys
 
 from emogan.cli import positive_int
 from emogan.errors import RunError
-from emogan.metrics.records import read_metrics
+from emogan.metrics.records import read_config, read_metrics
 from emogan.metrics.summary import WORST_FROM, markdown, seed_rows, seeds_markdown, summary_row
 from emogan.runs.store import open_run, scan_runs
 
@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default="checkpoints", help="runs root (default: checkpoints)")
     p.add_argument("--at", type=positive_int, default=5000, help="iteration of the first columns (default 5000; "
                    "the last measured one before it where it was not measured)")
+    p.add_argument("--episodes", action="store_true",
+                   help="also print one line per episode of collapse signs (first and last iteration, the worst "
+                        "snapshot, the signs)")
     p.add_argument("--from", dest="start", type=positive_int, default=WORST_FROM,
                    help=f"first iteration that can be the worst (default {WORST_FROM}: the untrained start "
                         "is bad for every model)")
@@ -47,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
             raise RunError(f"{r.path}: no metrics yet; compute them with python -m emogan metrics {r.path}")
         seed = r.config.get("seed")
         rows.append(summary_row(r.name, str(r.config.get("model", "?")), df, args.at, args.start,
-                                emotion=str(r.config.get("emotion", "all")), seed=seed if isinstance(seed, int) else None))
+                                emotion=str(r.config.get("emotion", "all")), seed=seed if isinstance(seed, int) else None,
+                                baselines=(read_config(r.path) or {}).get("baselines")))
     print(markdown(rows))
+    if args.episodes:
+        print()
+        for row in rows:
+            for e in row["episodes"]:
+                print(f"{row['run']}: {e.text}, worst at {e.worst}: {e.signs}")
     over_seeds = seed_rows(rows)
     if over_seeds:
         ats = {r["at"] for r in rows}

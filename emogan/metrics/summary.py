@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from emogan.metrics.verdict import verdict
+from emogan.metrics.verdict import episodes, verdict
 
 HEADLINE = (("fer_fid", "FER-FID"), ("coverage", "coverage"), ("duplicate_rate", "duplicate rate"),
             ("emotion_js_prior", "emotion JS"))
@@ -35,7 +35,8 @@ def worst_row(df: pd.DataFrame, start: int = WORST_FROM) -> pd.Series | None:
 
 
 def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = WORST_FROM, *,
-                emotion: str = "all", seed: int | None = None) -> dict[str, Any]:
+                emotion: str = "all", seed: int | None = None,
+                baselines: dict[str, float | None] | None = None) -> dict[str, Any]:
     """One run's line of the table: metrics at `at` and at its worst iteration, plus the verdict at `at`."""
     out: dict[str, Any] = {"run": name, "model": model, "emotion": emotion, "seed": seed}
     here, worst = _at(df, at), worst_row(df, start)
@@ -46,7 +47,8 @@ def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = W
         out[f"{key}@worst"] = None if worst is None else worst.get(key)
     # Conditional runs only: how often the classifier sees the emotion the generator was asked for.
     out["label_accuracy@at"] = None if here is None else here.get("label_accuracy")
-    out["verdict"] = verdict(df, at).text if len(df) else "no metrics yet"
+    out["verdict"] = verdict(df, at, baselines).text if len(df) else "no metrics yet"
+    out["episodes"] = episodes(df[df["iteration"] <= at], baselines) if len(df) else []
     return out
 
 
@@ -70,12 +72,13 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     conditional = any(not _missing(r.get("label_accuracy@at")) for r in rows)
     head = ["model", "run", *(f"{title} {at}" for _, title in HEADLINE), "worst iteration",
             *(f"{title} at worst" for _, title in HEADLINE), *([f"label accuracy {at}"] if conditional else []),
-            "verdict"]
+            "episodes", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["model"], r["run"], *(_cell(r[f"{k}@at"], k) for k, _ in HEADLINE),
                  "-" if r["worst"] is None else str(r["worst"]), *(_cell(r[f"{k}@worst"], k) for k, _ in HEADLINE),
-                 *([_cell(r.get("label_accuracy@at"), "label_accuracy")] if conditional else []), r["verdict"]]
+                 *([_cell(r.get("label_accuracy@at"), "label_accuracy")] if conditional else []),
+                 str(len(r.get("episodes") or [])), r["verdict"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

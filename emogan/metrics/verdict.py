@@ -1,17 +1,23 @@
-"""The one-line verdict per model and iteration ("healthy", "collapsing from iteration X") and its rule.
+"""Episodes of collapse and the one-line verdict of a run ("healthy at 5000; collapsed 3900-3950 (2 snapshots)").
 
-The rule, on the metrics lines of one run up to the iteration asked about (thresholds below):
+The rule, on the metrics lines of one run (thresholds below). Signs count once the run has started: its best
+coverage so far is at least 0.2 (an untrained start is bad for every model and would only say so). A snapshot
+shows signs of
+  collapse       -- its faces are alike: duplicate_rate >= 1% (at least 1 pair in 100 of its N faces is
+                    near-identical, pixels.NEAR_IDENTICAL; real faces have almost none, FER2013 validation
+                    0.0002%, and a generator drawing from m faces has about 1/m), or msssim >= msssim_real + 0.10
+                    (its random pairs are much more alike than real pairs, real ~0.10);
+  memorisation   -- memorised_rate (faces closer than NEAR_IDENTICAL to their nearest training face) at least
+                    0.10 above the real validation faces' own rate (FER2013 holds near-copies across its
+                    splits: about 8% of validation faces), so real faces scored as a run show none;
+  dropped modes  -- coverage < 50% of the best the run has reached so far, while the faces stay varied.
+An episode is a maximal streak of measured snapshots with signs, even one snapshot, named for its strongest sign
+(collapse, then memorisation, then dropped modes); its worst snapshot is the one with the lowest coverage.
 
-  A snapshot shows collapse when
-    (1) duplicate_rate >= 1%  -- at least 1 pair in 100 of its N faces is near-identical (pixels.NEAR_IDENTICAL);
-        a healthy generator, like real faces, has almost none (FER2013 validation: 0.0002%), and a generator
-        drawing from m faces has about 1/m; or
-    (2) msssim >= msssim_real + 0.10  -- its random pairs are much more alike than real pairs (real: ~0.10)
-        AND, where the classifier metrics exist, coverage < 50% of the best coverage the run has reached so far
-        (only once that best is >= 0.2, so an untrained start cannot count as a fall).
-  A run is "collapsing from iteration X" when its last K = 3 measured snapshots up to the iteration all show
-  collapse, X being the first snapshot of that unbroken streak; "collapse signs since iteration X" when the
-  streak is shorter than K (one bad snapshot is often noise or a swing between modes); otherwise "healthy".
+A run is "collapsing from iteration X" when its last K = 3 measured snapshots up to the iteration all show signs,
+X being the first of that streak; "collapse signs since iteration X" when the streak is shorter; otherwise
+"healthy at I". The verdict then names the run's episodes up to I: collapse that comes and goes is what the
+original project saw, and a verdict about the last snapshot alone would hide it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ MSSSIM_MARGIN = 0.10
 COVERAGE_DROP = 0.5
 COVERAGE_MIN_BEST = 0.2
 STREAK = 3
+MEMORISED_MARGIN = 0.10        # memorised_rate this far above real validation faces' own (FER2013: ~8%)
+KINDS = ("collapse", "memorisation", "dropped modes")     # strongest first: an episode is named for its strongest
+EPISODE_WORDS = {"collapse": "collapsed", "memorisation": "memorised", "dropped modes": "dropped modes"}
 
 
 @dataclass(frozen=True)
@@ -46,49 +55,117 @@ def _num(v: object) -> float | None:
     return None if math.isnan(f) else f
 
 
-def collapse_signs(df: pd.DataFrame) -> pd.DataFrame:
-    """Per metrics line: whether it shows collapse (`flag`) and a short `reason`, with the rule's inputs."""
+def collapse_signs(df: pd.DataFrame, baselines: dict[str, float | None] | None = None) -> pd.DataFrame:
+    """Per metrics line: whether it shows signs (`flag`), of which `kind`, and a short `reason` with the values.
+
+    Signs count once the run has started: its best coverage so far is at least COVERAGE_MIN_BEST (without the
+    classifier's coverage, from the first snapshot). `baselines` are the real faces' figures from
+    metrics_config.json (memorised_rate_real; msssim_real is in every line)."""
     df = df.sort_values("iteration").reset_index(drop=True)
-    flags, reasons, best = [], [], -np.inf
+    real_memorised = _num((baselines or {}).get("memorised_rate_real")) or 0.0
+    flags, kinds, reasons, best = [], [], [], -np.inf
     for _, row in df.iterrows():
-        dup, ms, ms_real, cov = (_num(row.get(k)) for k in ("duplicate_rate", "msssim", "msssim_real", "coverage"))
-        signs = []
-        dup_sign = dup is not None and dup >= DUPLICATE_RATE
-        if dup_sign:
-            signs.append(f"{100 * dup:.1f}% near-duplicate pairs")
-        ms_sign = ms is not None and ms_real is not None and ms >= ms_real + MSSSIM_MARGIN
-        if cov is None:
-            cov_sign = True          # without the classifier, (2) rests on MS-SSIM alone
-        else:
-            cov_sign = best >= COVERAGE_MIN_BEST and cov < COVERAGE_DROP * best
+        dup, ms, ms_real, cov, mem = (_num(row.get(k)) for k in ("duplicate_rate", "msssim", "msssim_real",
+                                                                "coverage", "memorised_rate"))
+        if cov is not None:
             best = max(best, cov)
-        if ms_sign and cov_sign:
-            signs.append(f"MS-SSIM {ms:.2f} vs {ms_real:.2f} real"
-                         + (f", coverage {cov:.2f} of best {best:.2f}" if cov is not None else ""))
+        started = cov is None or best >= COVERAGE_MIN_BEST      # without coverage, from the first snapshot
+        signs: list[tuple[str, str]] = []
+        if started:
+            if dup is not None and dup >= DUPLICATE_RATE:
+                signs.append(("collapse", f"{100 * dup:.1f}% near-duplicate pairs"))
+            if ms is not None and ms_real is not None and ms >= ms_real + MSSSIM_MARGIN:
+                signs.append(("collapse", f"MS-SSIM {ms:.2f} vs {ms_real:.2f} real"))
+            if mem is not None and mem >= real_memorised + MEMORISED_MARGIN:
+                signs.append(("memorisation", f"{100 * mem:.0f}% of faces near-copies of training faces "
+                                              f"(real faces: {100 * real_memorised:.0f}%)"))
+            if cov is not None and cov < COVERAGE_DROP * best:
+                signs.append(("dropped modes", f"coverage {cov:.2f} of best {best:.2f}"))
+        kind = next((k for k in KINDS if any(s[0] == k for s in signs)), "")
         flags.append(bool(signs))
-        reasons.append("; ".join(signs))
-    return pd.DataFrame({"iteration": df["iteration"].astype("int64"), "flag": flags, "reason": reasons})
+        kinds.append(kind)
+        reasons.append("; ".join(text for _, text in signs))
+    return pd.DataFrame({"iteration": df["iteration"].astype("int64"), "flag": flags, "kind": kinds,
+                         "reason": reasons})
 
 
-def verdict(df: pd.DataFrame, iteration: int | None = None) -> Verdict:
-    """The verdict at `iteration` (default: the last measured one) from a run's metrics frame."""
+@dataclass(frozen=True)
+class Episode:
+    """A maximal streak of measured snapshots with signs (one snapshot is a streak too)."""
+    first: int
+    last: int
+    snapshots: int
+    worst: int                 # the snapshot with the lowest coverage (else the first)
+    kind: str                  # collapse | memorisation | dropped modes: the strongest sign in the streak
+    signs: str                 # the worst snapshot's signs with their values
+
+    @property
+    def text(self) -> str:
+        """'collapsed 3900-3950 (2 snapshots)'."""
+        span = str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+        n = f"{self.snapshots} snapshot{'s' if self.snapshots > 1 else ''}"
+        return f"{EPISODE_WORDS[self.kind]} {span} ({n})"
+
+
+def episodes(df: pd.DataFrame | None, baselines: dict[str, float | None] | None = None) -> list[Episode]:
+    """Every episode of a run, in order, from its metrics frame (and the real faces' baselines)."""
+    if df is None or len(df) == 0 or "iteration" not in df:
+        return []
+    signs = collapse_signs(df, baselines)
+    cov = df.sort_values("iteration")["coverage"].to_numpy(dtype=np.float64) if "coverage" in df else \
+        np.full(len(signs), np.nan)
+    out, i, n = [], 0, len(signs)
+    flags, its = signs["flag"].to_numpy(), signs["iteration"].to_numpy()
+    while i < n:
+        if not flags[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and flags[j + 1]:
+            j += 1
+        span = slice(i, j + 1)
+        w = i + (int(np.nanargmin(cov[span])) if np.isfinite(cov[span]).any() else 0)
+        kinds = set(signs["kind"].iloc[span])
+        kind = next(k for k in KINDS if k in kinds)
+        out.append(Episode(int(its[i]), int(its[j]), j - i + 1, int(its[w]), kind, str(signs["reason"].iloc[w])))
+        i = j + 1
+    return out
+
+
+def verdict(df: pd.DataFrame, iteration: int | None = None,
+            baselines: dict[str, float | None] | None = None) -> Verdict:
+    """The verdict at `iteration` (default: the last measured one) from a run's metrics frame, naming the episodes
+    up to it: "healthy at 5000; collapsed 3900-3950 (2 snapshots)"."""
     if df is None or len(df) == 0 or "iteration" not in df:
         return Verdict(None, "unknown", None, "no metrics yet", "")
-    signs = collapse_signs(df)
     if iteration is not None:
-        signs = signs[signs["iteration"] <= iteration]
-    return _judge(signs["iteration"].tolist(), signs["flag"].tolist(), signs["reason"].tolist())
+        df = df[df["iteration"] <= iteration]
+    signs = collapse_signs(df, baselines)
+    v = _judge(signs["iteration"].tolist(), signs["flag"].tolist(), signs["reason"].tolist())
+    return _with_episodes(v, episodes(df, baselines))
 
 
-def verdicts(df: pd.DataFrame) -> pd.DataFrame:
+def verdicts(df: pd.DataFrame, baselines: dict[str, float | None] | None = None) -> pd.DataFrame:
     """The verdict at every measured iteration: columns iteration, state, since, text, reason."""
     columns = ["iteration", "state", "since", "text", "reason"]
     if df is None or len(df) == 0:
         return pd.DataFrame(columns=columns)
-    signs = collapse_signs(df)
+    signs = collapse_signs(df, baselines)
     its, flags, reasons = signs["iteration"].tolist(), signs["flag"].tolist(), signs["reason"].tolist()
-    rows = [_judge(its[:i + 1], flags[:i + 1], reasons[:i + 1]) for i in range(len(its))]
+    eps = episodes(df, baselines)
+    rows = [_with_episodes(_judge(its[:i + 1], flags[:i + 1], reasons[:i + 1]),
+                           [e for e in eps if e.first <= its[i]]) for i in range(len(its))]
     return pd.DataFrame([[getattr(v, c) for c in columns] for v in rows], columns=columns)
+
+
+def _with_episodes(v: Verdict, eps: list[Episode], shown: int = 2) -> Verdict:
+    """The verdict's text followed by its episodes, the collapses first and then the longest, `shown` at most."""
+    if not eps or v.iteration is None:
+        return v
+    order = sorted(eps, key=lambda e: (KINDS.index(e.kind), -e.snapshots, e.first))
+    listed = ", ".join(e.text for e in order[:shown])
+    more = f", +{len(eps) - shown} more episode{'s' if len(eps) - shown > 1 else ''}" if len(eps) > shown else ""
+    return Verdict(v.iteration, v.state, v.since, f"{v.text}; {listed}{more}", v.reason)
 
 
 def _judge(its: list[int], flags: list[bool], reasons: list[str]) -> Verdict:
@@ -98,7 +175,7 @@ def _judge(its: list[int], flags: list[bool], reasons: list[str]) -> Verdict:
     while streak < len(flags) and flags[-1 - streak]:
         streak += 1
     if streak == 0:
-        return Verdict(its[-1], "healthy", None, "healthy", "")
+        return Verdict(its[-1], "healthy", None, f"healthy at {its[-1]}", "")
     since = its[-streak]
     if streak >= STREAK:
         return Verdict(its[-1], "collapsing", since, f"collapsing from iteration {since}", reasons[-1])
