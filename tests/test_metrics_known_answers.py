@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -202,6 +203,12 @@ def test_copies_of_training_faces_are_caught_by_the_nearest_neighbour_distance(w
     assert c["memorised_rate"] == 1.0 and r["memorised_rate"] < 0.1, (c, r)
     # Copies of distinct training faces are as diverse as real ones: only the nearest-neighbour distance sees them.
     assert c["duplicate_rate"] < 1e-3
+    # As runs: a generator that returns training faces has a memorisation episode; real faces have none.
+    from emogan.metrics.verdict import episodes
+    as_run = lambda row: pd.DataFrame([{"iteration": it, **row} for it in (50, 100)])     # noqa: E731
+    baselines = world.reference.baselines
+    assert [e.kind for e in episodes(as_run(c), baselines)] == ["memorisation"]
+    assert episodes(as_run(r), baselines) == []
 
 
 def test_label_accuracy_sees_whether_a_conditional_generator_draws_what_it_was_asked_for(world):

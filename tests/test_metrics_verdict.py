@@ -94,3 +94,5 @@ def test_the_shipped_m4_collapse_at_3900_is_an_episode(name):
         pytest.skip("no shipped demo")
     eps = episodes(read_metrics(run), (read_config(run) or {}).get("baselines"))
     assert any(e.kind == "collapse" and e.first <= 3900 <= e.last and e.worst == 3900 for e in eps)
+    healthy = run.parent / "M1-all-s0"        # the shipped M1 never loses coverage or variety after its start
+    assert episodes(read_metrics(healthy), (read_config(healthy) or {}).get("baselines")) == []
