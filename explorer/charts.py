@@ -218,6 +218,26 @@ def band_panel(data: pd.DataFrame, quantities: dict[str, str], groups: dict[str,
     return mark_iteration(options, iteration)
 
 
+def mark_episodes(options: dict, spans: dict[str, list[tuple[int, int]]], models: dict[str, str],
+                  half_step: int = 25) -> dict:
+    """Shade each run's episodes of collapse signs (first..last iteration, widened by half a snapshot step so a
+    one-snapshot episode shows) in its colour on every plot. The shading is a series named as the run's line, so
+    hiding the run in the legend hides its episodes too."""
+    names = trace_labels(models)
+    plots = len(options["xAxis"]) if isinstance(options["xAxis"], list) else 1
+    for run, runs_spans in spans.items():
+        if not runs_spans:
+            continue
+        color = color_for(models.get(run, ""), run)
+        areas = [[{"xAxis": a - half_step}, {"xAxis": b + half_step}] for a, b in runs_spans]
+        options["series"] += [{"type": "line", "id": f"episodes:{run}:{i}", "name": names.get(run, run),
+                               "color": color, "data": [], "silent": True, "tooltip": {"show": False},
+                               "xAxisIndex": i, "yAxisIndex": i,
+                               "markArea": {"silent": True, "itemStyle": {"color": color, "opacity": 0.12},
+                                            "data": areas}} for i in range(plots)]
+    return options
+
+
 def panel_height(plots: int) -> int:
     return 28 + PANEL_ROW * ((plots + 1) // 2)
 

@@ -300,6 +300,29 @@ def _metrics(path: str, stamp_: int) -> tuple[pd.DataFrame, dict]:
     return read_metrics(path), (read_config(path) or {})
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _signs(path: str, stamp_: int) -> tuple[list, list[int]]:
+    from emogan.metrics.verdict import collapse_signs, episodes
+    df, config = _metrics(path, stamp_)
+    baselines = config.get("baselines")
+    if df.empty:
+        return [], []
+    signs = collapse_signs(df, baselines)
+    return episodes(df, baselines), signs.loc[signs["flag"], "iteration"].astype(int).tolist()
+
+
+def episodes(info: RunInfo) -> list:
+    """The run's episodes of collapse signs (emogan.metrics.verdict.Episode), none without metrics."""
+    got, _ = attempt(_signs, str(info.path), mtime(info.path / METRICS_FILE))
+    return got[0] if got else []
+
+
+def flagged(info: RunInfo) -> list[int]:
+    """The measured snapshots of the run that show collapse signs."""
+    got, _ = attempt(_signs, str(info.path), mtime(info.path / METRICS_FILE))
+    return got[1] if got else []
+
+
 def metrics(info: RunInfo) -> tuple[pd.DataFrame | None, dict, str]:
     """(metrics, metrics_config, '') or (None, {}, one-line reason), as `python -m emogan metrics` stored them."""
     got, err = attempt(_metrics, str(info.path), mtime(info.path / METRICS_FILE))

@@ -51,6 +51,8 @@ def _charts() -> None:
     log = bool(st.session_state.get(LOG_Y))
     chart = (charts.band_panel(data, QUANTITIES, bands, iteration=None, log=log) if bands else
              _panel(key, models, log, bool(st.session_state.get(SHOW_RAW))))
+    spans = {r.name: [(e.first, e.last) for e in loaders.episodes(r)] for r in sel.runs}
+    chart = charts.mark_episodes(chart, spans, dict(models)) if not bands else chart
     charts.show(charts.mark_iteration(chart, iteration), "curves", on_click=session.on_chart_click,
                 height=charts.panel_height(len(QUANTITIES)))
 

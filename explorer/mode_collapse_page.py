@@ -13,6 +13,7 @@ from emogan.metrics import metric_charts
 from emogan.metrics.neighbours import closest_pair_tiles, nearest_training_tiles
 from emogan.metrics.pixels import NEAR_IDENTICAL
 from emogan.metrics.records import real_baseline
+from emogan.metrics.summary import best_snapshot
 from emogan.metrics.verdict import verdict
 from emogan.runs.catalog import RunInfo
 
@@ -21,6 +22,7 @@ from . import charts, common, loaders, session
 METRICS_SHOWN = "mc_metrics"
 NN_RUN = "mc_nn_run"
 NN_FACES = "mc_nn_faces"
+EPISODE = "mc_episode"          # (run, worst iteration) of the episode whose faces are shown
 PAIR_POOL = "mc_pair_pool"
 NN_K = 3            # training faces shown beside each generated face
 N_PAIRS = 8
@@ -40,6 +42,7 @@ def page() -> None:
         return
     frames = {r.name: loaders.metrics(r) for r in sel.runs}
     _verdicts(sel.runs, frames)
+    _episodes(sel.runs, frames)
     _curves(frames)
     _nearest_gallery(sel.runs)
     _pairs_gallery(sel.runs)
@@ -51,23 +54,66 @@ def _verdicts(runs: list[RunInfo], frames: dict) -> None:
     iteration = session.current_iteration()
     rows, missing = [], []
     for r in runs:
-        df, _, err = frames[r.name]
+        df, config, err = frames[r.name]
         if df is None or df.empty:
             missing.append(r.name)
             rows.append({"run": r.name, "model": r.model, "verdict": err or "no metrics yet", "measured at": None,
                          "why": ""})
             continue
-        v = verdict(df, iteration)
+        v = verdict(df, iteration, config.get("baselines"))
         rows.append({"run": r.name, "model": r.model, "verdict": v.text, "measured at": v.iteration, "why": v.reason})
     st.markdown(f"#### Verdict at iteration {iteration}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"measured at": st.column_config.NumberColumn(format="%d")})
-    st.caption("Collapse signs: at least 1% near-duplicate pairs, or MS-SSIM 0.10 above the real faces' while "
-               "coverage is under half its best (MS-SSIM alone without the classifier). Three measured snapshots "
-               "in a row: collapsing (rule in emogan/metrics/verdict.py).")
+    st.caption("Signs, once a run's coverage has reached 0.2: collapse (at least 1% near-duplicate pairs, or "
+               "MS-SSIM 0.10 above the real faces'), memorisation (near-copies of training faces 10 points above "
+               "the real faces' own share), dropped modes (coverage under half the run's best). Three measured "
+               "snapshots in a row: collapsing. Every streak of signs is an episode (rule in "
+               "emogan/metrics/verdict.py).")
     if missing:
         st.info(f"No metrics yet for {', '.join(missing)}: compute them with "
                 f"`python -m emogan metrics {' '.join(missing)}`", icon=":material/info:")
+
+
+def _show_episode(run: str, worst: int) -> None:
+    st.session_state[EPISODE] = (run, worst)
+    session.set_iteration(worst)
+
+
+@st.fragment
+def _episodes(runs: list[RunInfo], frames: dict) -> None:
+    """Each run's episodes, a button per episode making its worst snapshot current, and the chosen one's faces
+    beside the run's best snapshot (the highest coverage it reached)."""
+    listed = [(r, loaders.episodes(r)) for r in runs]
+    listed = [(r, eps) for r, eps in listed if eps]
+    st.markdown("#### Episodes")
+    if not listed:
+        st.caption("No measured snapshot of the selected runs shows collapse signs.")
+        return
+    for r, eps in listed:
+        st.markdown(f"{common.run_title(r)}: {len(eps)} episode{'s' if len(eps) > 1 else ''}")
+        for i, e in enumerate(eps):
+            text, button = st.columns([5, 1], vertical_alignment="center")
+            text.markdown(f"{e.text}: {e.signs}")
+            button.button(f"Show {e.worst}", key=f"episode::{r.name}::{i}", on_click=_show_episode,
+                          args=(r.name, e.worst), width="stretch")
+    chosen = st.session_state.get(EPISODE)
+    info = next((r for r, _ in listed if chosen and r.name == chosen[0]), None)
+    if info is None:
+        return
+    df = frames[info.name][0]
+    best = best_snapshot(df, loaders.snapshots(info))
+    worst = chosen[1]
+    left, right = st.columns(2)
+    for col, it, label in ((left, worst, "worst of the episode"), (right, best, "the run's best coverage")):
+        if it is None:
+            continue
+        used, faces, err = loaders.faces(info, it, 16)
+        if faces is None:
+            col.caption(f"{info.name} at {it}: {err}")
+            continue
+        col.markdown(f"**{info.model} at {used}**, {label}")
+        common.show(col, loaders.faces_png(info, used, 16, 8, scale=common.scale_for(16)))
 
 
 def _long(frames: dict, key: str) -> dict[str, pd.DataFrame]:
@@ -89,6 +135,7 @@ def _curves(frames: dict) -> None:
                    help="FER-FID/KID, precision/recall/density/coverage and the emotion mix use the emotion "
                         "classifier's features; the others use 24x24 pixels. Dashed: the same figure for real faces.")
     models = {r.name: r.model for r in sel.runs}
+    spans = {r.name: [(e.first, e.last) for e in loaders.episodes(r)] for r in sel.runs}
     x_max = sel.options[-1] if sel.options else None
     shown = [k for k in st.session_state[METRICS_SHOWN] if k in METRIC_CHARTS]
     for start in range(0, len(shown), 2):
@@ -104,6 +151,8 @@ def _curves(frames: dict) -> None:
             chart = charts.metric_chart(series, key, title, models, iteration=iteration, log=log, x_max=x_max,
                                         baseline=real_baseline(((df, c) for df, c, _ in frames.values()), baseline),
                                         bands=session.band_groups())
+            if not session.band_groups():
+                chart = charts.mark_episodes(chart, spans, models)
             with col:
                 charts.show(chart, f"metric_{key}", on_click=session.on_chart_click)
 

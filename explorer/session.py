@@ -155,6 +155,16 @@ def iteration_from_click(event: Any) -> int | None:
     return round(value)
 
 
+def jump_flagged(direction: int) -> None:
+    """Make the previous (-1) or next (+1) snapshot with collapse signs of the selected runs current."""
+    from . import loaders
+    marks = sorted({it for r in selection().runs for it in loaders.flagged(r)})
+    cur = current_iteration() or 0
+    targets = [it for it in marks if (it < cur if direction < 0 else it > cur)]
+    if targets:
+        set_iteration(targets[-1] if direction < 0 else targets[0])
+
+
 def on_chart_click(key: str) -> None:
     """Chart click callback: the clicked iteration becomes current, and the whole app redraws."""
     it = iteration_from_click(st.session_state.get(key))

@@ -104,6 +104,12 @@ def _iteration_control(options: list[int]) -> None:
                 help="Previous snapshot", width="stretch")
     fwd.button("Next", key="step_fwd", icon=":material/skip_next:", on_click=session.step,
                args=(+1,), help="Next snapshot", width="stretch")
+    if any(loaders.flagged(r) for r in session.selection().runs):
+        prev, nxt = st.columns(2)
+        prev.button("Flagged ‹", key="flag_back", on_click=session.jump_flagged, args=(-1,), width="stretch",
+                    help="The previous snapshot where a selected run shows collapse signs")
+        nxt.button("› Flagged", key="flag_fwd", on_click=session.jump_flagged, args=(+1,), width="stretch",
+                   help="The next snapshot where a selected run shows collapse signs")
     st.button("Pause" if playing else "Play", key="play", icon=":material/pause:" if playing else
               ":material/play_arrow:", on_click=_toggle_play, width="stretch",
               type="primary" if playing else "secondary", help="Step through the snapshots in the range, looping")

@@ -93,3 +93,25 @@ def test_the_pair_search_can_use_the_measured_faces(measured):
     assert not at.exception, [e.value for e in at.exception]
     assert [u for img in at.main.image for u in img.value][1] != before
     assert "256 faces" in "\n".join(str(c.value) for c in at.main.caption)
+
+
+@pytest.mark.skipif(not (REPO / "checkpoints" / "M4-all-s0" / "metrics.jsonl").exists(), reason="no shipped demo")
+def test_the_shipped_m4_episode_is_listed_shaded_and_reachable(tmp_path):
+    root = tmp_path / "runs"                  # M4 and M1 of the shipped demo: one collapse, one healthy run
+    for name in ("M1-all-s0", "M4-all-s0"):
+        shutil.copytree(REPO / "checkpoints" / name, root / name)
+    at = open_page(root)
+    assert not at.exception, [e.value for e in at.exception]
+    listed = "\n".join(m.value for m in at.main.markdown)
+    assert "collapsed 3900-3950 (2 snapshots): MS-SSIM 0.43 vs 0.10 real" in listed
+    shaded = [s for c in specs(at) for s in c["series"] if s.get("id", "").startswith("episodes:M4-all-s0:")]
+    assert shaded and [3875, 3975] in [[a["xAxis"], b["xAxis"]] for s in shaded for a, b in s["markArea"]["data"]]
+    assert not [s for c in specs(at) for s in c["series"] if s.get("id", "").startswith("episodes:M1-all-s0:")]
+    next(b for b in at.main.button if b.label == "Show 3900").click().run()
+    assert at.session_state["iteration"] == 3900
+    assert "**M4 at 3900**, worst of the episode" in "\n".join(m.value for m in at.main.markdown)
+    # The sidebar jumps between flagged snapshots of the selected runs.
+    next(b for b in at.sidebar.button if b.label == "› Flagged").click().run()
+    assert at.session_state["iteration"] == 3950
+    next(b for b in at.sidebar.button if b.label == "Flagged ‹").click().run()
+    assert at.session_state["iteration"] == 3900

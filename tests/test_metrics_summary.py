@@ -98,3 +98,10 @@ def test_report_lists_each_episode_on_its_own_line(tmp_path, capsys):
     assert out[2].endswith("| 1 | healthy at 1500; collapsed 1000 (1 snapshot) |")
     assert out[-1] == ("M1-all-s0: collapsed 1000 (1 snapshot), worst at 1000: MS-SSIM 0.50 vs 0.10 real; "
                        "coverage 0.05 of best 0.50")
+
+
+def test_best_snapshot_is_the_highest_coverage_among_the_snapshots():
+    from emogan.metrics.summary import best_snapshot
+    df = frame([0.2, 0.6, 0.6, 0.3], [5.0, 3.0, 2.0, 1.0])
+    assert best_snapshot(df, [500, 1000, 1500, 2000]) == 1500       # ties: the lower FER-FID
+    assert best_snapshot(df, [500, 1000]) == 1000 and best_snapshot(df, []) is None and best_snapshot(None, [1]) is None

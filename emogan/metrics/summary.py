@@ -34,6 +34,18 @@ def worst_row(df: pd.DataFrame, start: int = WORST_FROM) -> pd.Series | None:
     return rows.sort_values(["coverage", "_fid"], ascending=[True, False], na_position="last").iloc[0]
 
 
+def best_snapshot(df: pd.DataFrame | None, snapshots: list[int]) -> int | None:
+    """The measured snapshot with the highest coverage (ties: the lower FER-FID) among `snapshots`: what a run at
+    its best looks like, beside one of its episodes."""
+    if df is None or not len(df) or "coverage" not in df:
+        return None
+    rows = df[df["iteration"].isin(snapshots) & df["coverage"].notna()]
+    if not len(rows):
+        return None
+    rows = rows.assign(_fid=rows.get("fer_fid", math.nan))
+    return int(rows.sort_values(["coverage", "_fid"], ascending=[False, True]).iloc[0]["iteration"])
+
+
 def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = WORST_FROM, *,
                 emotion: str = "all", seed: int | None = None,
                 baselines: dict[str, float | None] | None = None) -> dict[str, Any]:
