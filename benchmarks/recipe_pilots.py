@@ -1,7 +1,7 @@
 """Short pilot runs of candidate recipes for M7 and M8, judged by the project's metrics against validation faces.
 
     python benchmarks/recipe_pilots.py --data ../shared/data/fer2013 --out /tmp/pilots --iters 1000 --lanes 2
-    python benchmarks/recipe_pilots.py --out /tmp/pilots --table        # the result table of finished pilots
+    python benchmarks/recipe_pilots.py --out /tmp/pilots --table --baseline OLD/M7-all-s0 --baseline OLD/M8-all-s0
 
 Each candidate is the recipe M7 and M8 shipped with before the pilots ("base"), changed in one or two ways that
 the literature reports to help at this scale (../shared/RECIPES.md has the sources). Every candidate trains at
@@ -35,6 +35,11 @@ CANDIDATES: dict[str, GANConfig] = {
     "M7-noaug": BASE_M7.replace(diffaugment=False),
     "M7-noaug-ramp": BASE_M7.replace(diffaugment=False, ema_ramp=0.05),
     "M7-noaug-ramp-smbn": BASE_M7.replace(diffaugment=False, ema_ramp=0.05, g_modulation="z"),
+    # DiffAugment kept: whether turning it off is what helps, or the ramp and self-modulation alone.
+    "M7-ramp-smbn": BASE_M7.replace(ema_ramp=0.05, g_modulation="z"),
+    # M2 (the original's best rung) learns faster in its first 1000 iterations: try its Adam settings.
+    "M7-noaug-ramp-adam2": BASE_M7.replace(diffaugment=False, ema_ramp=0.05, lr_g=2e-4, lr_d=2e-4, beta1=0.5,
+                                           beta2=0.999),
     # M8: the reference projection sum-pools; StudioGAN's conditional baselines use conditional BN in G; an
     # auxiliary classifier (ACGAN-Mod, cond_lambda 1.0) pushes hardest towards classifiable faces.
     "M8-sum": BASE_M8.replace(d_projection_pool="sum"),
@@ -71,16 +76,23 @@ def run_candidate(name: str, data: str, out: Path, iters: int) -> None:
                     "--quiet"], check=True, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def table(out: Path, names: list[str]) -> str:
+def table(out: Path, names: list[str], baselines: list[Path] = ()) -> str:
+    """The pilots' figures at their last measured iteration; `baselines` (runs of the recipes before the pilots,
+    measured every 50 iterations) are shown at the same iteration, and the mean over the same two snapshots."""
     from emogan.metrics import read_metrics
 
     lines = ["| candidate | iteration | " + " | ".join(SHOWN) + " | mean of last two: FER-FID / coverage / label acc. |",
              "|---|---|" + "---|" * len(SHOWN) + "---|"]
-    for name in names:
-        if not (out / name / "metrics.jsonl").exists():
+    rows = [(name, out / name) for name in names] + [(f"{p.name} (before the pilots)", p) for p in baselines]
+    last_it = None
+    for name, path in rows:
+        if not (path / "metrics.jsonl").exists():
             continue
-        m = read_metrics(out / name)
+        m = read_metrics(path)
+        if last_it is not None and path in baselines:
+            m = m[m["iteration"].isin([last_it - 250, last_it])]
         last, tail = m.iloc[-1], m.tail(2)
+        last_it = int(last["iteration"]) if path not in baselines else last_it
 
         def fmt(v: object) -> str:
             return "-" if v is None or v != v else f"{float(v):.3f}"
@@ -99,6 +111,8 @@ def main() -> None:
     ap.add_argument("--lanes", type=int, default=2)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--table", action="store_true", help="only print the table of the pilots under --out")
+    ap.add_argument("--baseline", type=Path, action="append", default=[],
+                    help="a run of the recipe before the pilots, shown in the table at the same iteration")
     ap.add_argument("candidates", nargs="*", default=list(CANDIDATES), help="candidate names (default: all)")
     args = ap.parse_args()
     unknown = [c for c in args.candidates if c not in CANDIDATES]
@@ -114,7 +128,7 @@ def main() -> None:
         with ThreadPoolExecutor(args.lanes) as pool:
             for f in [pool.submit(run_candidate, c, args.data, args.out, args.iters) for c in args.candidates]:
                 f.result()
-    print(table(args.out, args.candidates))
+    print(table(args.out, args.candidates, args.baseline))
 
 
 if __name__ == "__main__":
