@@ -1,9 +1,7 @@
 """The explorer's charts as ECharts options, every run a series on the shared iteration axis: the loss curves (one
 chart, a plot per quantity), the change profile, one chart per metric, and the emotion-mix bars; `show` draws one,
-a click in a plot setting the app's iteration.
-
-ECharts (through streamlit-echarts) draws on a canvas from a 2.5 MB bundle; plotly.js's 4.7 MB bundle and its SVG
-node per point took most of the explorer's cold start on a 2-core CPU."""
+a click in a plot setting the app's iteration. ECharts (through streamlit-echarts) draws on a canvas (README,
+"The explorer", says why it replaced plotly)."""
 
 from __future__ import annotations
 

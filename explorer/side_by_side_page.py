@@ -13,6 +13,8 @@ N_FACES = "sbs_n"
 PER_ROW = "sbs_per_row"
 MIX_RUN = "mix_run"
 MIX_N = "mix_n"
+ASKED = "sbs_asked"
+IN_TURN = "in turn (the stored grids)"
 COUNTS = (4, 8, 16, 32, 64)
 MIX_SEED = 2024   # the emotion mix uses fresh latents (not the fixed ones), the same for every model
 
@@ -48,12 +50,21 @@ def _grid() -> None:
         c1.select_slider("Faces per run", counts, key=N_FACES)
     c2.select_slider("Faces per row", (4, 8, 16), key=PER_ROW)
     n, per_row = int(st.session_state[N_FACES]), int(st.session_state[PER_ROW])
+    if any(loaders.conditional(r) for r in sel.runs):
+        session.valid_choice(ASKED, (IN_TURN, *EMOTIONS), IN_TURN)
+        st.selectbox("Emotion asked of conditional models", (IN_TURN, *EMOTIONS), key=ASKED,
+                     help="Conditional models (M8) draw the fixed latents asked for this emotion (at the nearest "
+                          "iteration with weights); in turn, their grids show face i asked for emotion i mod 7")
     judging = judge.enabled()
     if judging:
         per_row = min(per_row, 8)      # a verdict ('hap 83%') needs ~2x a 48-pixel face's width
     st.markdown(f"#### Iteration {iteration}")
+    asked = st.session_state.get(ASKED, IN_TURN)
     for r in sel.runs:
         label, image = st.columns([1, 6], vertical_alignment="center")
+        if asked != IN_TURN and loaders.conditional(r):
+            _asked_row(r, iteration, n, per_row, asked, label, image)
+            continue
         used, faces, err = loaders.faces(r, iteration, n)
         lines = [common.run_title(r)]
         if used is not None:
@@ -83,6 +94,33 @@ def _grid() -> None:
             image.error(perr)
         else:
             common.show(image, png)
+
+
+def _asked_row(r, iteration: int, n: int, per_row: int, asked: str, label, image) -> None:
+    """A conditional run's fixed latents asked for one emotion, drawn by its generator."""
+    import numpy as np
+
+    used, note = loaders.weights_iteration(r, iteration)
+    z, zerr = loaders.fixed_latents(r)
+    lines = [common.run_title(r), f"iteration {used}, asked for {asked}" if used is not None else ""]
+    if note:
+        lines.append(f":orange[{note}]")
+    label.markdown("  \n".join(x for x in lines if x))
+    if used is None or z is None:
+        image.error(note or zerr, icon=":material/broken_image:")
+        return
+    faces, err = loaders.generated(r, used, z[:n], np.full(min(n, len(z)), EMOTIONS.index(asked)))
+    if faces is None:
+        image.error(err, icon=":material/broken_image:")
+        return
+    labels = None
+    if judge.enabled():
+        verdict, jerr = judge.judged(faces)
+        if verdict is not None:
+            labels = gallery.emotion_labels(verdict["emotion"], verdict["confidence"])
+            label.caption(f"judged as asked: {int((verdict['emotion'] == asked).sum())}/{len(faces)}")
+    cols = min(per_row, len(faces))
+    common.show(image, loaders.image_png(faces, cols, scale=common.scale_for(cols), labels=labels))
 
 
 def _asked_note(judged: list[str]) -> str:

@@ -393,3 +393,16 @@ def test_the_seed_filter_selects_other_seeds_and_draws_them_as_bands(explorer_ru
     mean = next(s for s in chart["series"] if s["id"] == "loss_G:band:M2:mean")
     band = next(s for s in chart["series"] if s["id"] == "loss_G:band:M2:range")
     assert mean["data"] and all(h == 0 for _, h in band["data"])      # three copies of one run: no spread
+
+
+def test_side_by_side_asks_a_conditional_model_for_one_emotion(tmp_path):
+    from tiny import tiny_run
+    root = tmp_path / "runs"
+    tiny_run(root, "M8-all-s0", "M8", iters=20, snapshot_every=10)
+    at = open_app(root, "side-by-side")
+    no_exception(at)
+    before = images(at)
+    at.main.selectbox(key="sbs_asked").set_value("happy").run()
+    no_exception(at)
+    assert "iteration 20, asked for happy" in texts(at.main.markdown)
+    assert images(at) and images(at) != before              # generated for the emotion, not the stored grid
