@@ -9,7 +9,7 @@ from emogan.classifier import Classifier, ClassifierConfig, EmotionNet
 from emogan.data import load_faces
 from emogan.metrics import reference as reference_module
 from emogan.metrics.core import subset
-from emogan.metrics.reference import build_reference, classifier_identity, identity
+from emogan.metrics.reference import build_reference, classifier_identity, identity, reference_identity
 
 
 def _clf(seed):
@@ -42,7 +42,7 @@ def test_reference_is_cached_and_rebuilt_when_damaged(sets, tmp_path, monkeypatc
     assert first.bins.centres.shape == (8, 576) and set(first.baselines) >= {"msssim_real", "memorised_rate_real"}
     files = sorted(tmp_path.glob("metrics-*.npz"))
     assert len(files) == 3
-    assert identity(train, val, clf, n=50, emotion="all") == first.identity()    # known before the work
+    assert identity(train, val, clf, n=50, emotion="all") == reference_identity(first)    # known before the work
 
     def boom(*a, **k):
         raise AssertionError("recomputed despite the cache")
@@ -53,7 +53,7 @@ def test_reference_is_cached_and_rebuilt_when_damaged(sets, tmp_path, monkeypatc
         m.setattr(reference_module, "_baselines", boom)
         again = build_reference(train, val, clf, n=50, emotion="all", cache_dir=tmp_path)
     np.testing.assert_array_equal(again.features, first.features)
-    assert again.baselines == first.baselines and again.identity() == first.identity()
+    assert again.baselines == first.baselines and reference_identity(again) == reference_identity(first)
 
     for f in files:
         f.write_bytes(b"not an npz")
@@ -62,7 +62,8 @@ def test_reference_is_cached_and_rebuilt_when_damaged(sets, tmp_path, monkeypatc
 
     # Another classifier is another cache entry (and another identity); no classifier, no features.
     other = build_reference(train, val, _clf(1), n=50, emotion="all", cache_dir=tmp_path)
-    assert other.identity()["classifier"] != first.identity()["classifier"]
+    assert reference_identity(other)["classifier"] != reference_identity(first)["classifier"]
     bare = build_reference(train, val, None, n=50, emotion="all", cache_dir=tmp_path)
-    assert bare.features is None and bare.identity()["classifier"] is None
-    assert bare.identity()["settings"]["n"] == 50 and bare.identity()["reference"]["content_hash"] == val.content_hash
+    assert bare.features is None and reference_identity(bare)["classifier"] is None
+    assert reference_identity(bare)["settings"]["n"] == 50
+    assert reference_identity(bare)["reference"]["content_hash"] == val.content_hash

@@ -9,7 +9,7 @@ from tiny import FIXTURE
 from emogan.data import load_faces
 from emogan.metrics import suite
 from emogan.metrics.core import make_sample
-from emogan.metrics.reference import build_reference, settings
+from emogan.metrics.reference import build_reference, reference_identity, settings
 from emogan.metrics.suite import Chart, Metric, compute_metrics, metric_charts, register
 
 # The keys of a metrics line, in order: metrics.jsonl files on disk are written in it.
@@ -80,7 +80,7 @@ def test_a_new_metric_is_one_function_and_one_register_line(own_suite, reference
     assert list(got) == [*LINE, "brightness"]
     assert got["brightness"] == pytest.approx(sample.images.mean() / 255) and type(got["brightness"]) is float
     assert metric_charts()["brightness"] == ("Mean brightness", False, None)
-    assert settings(40)["brightness_scale"] == 255 and reference.identity()["settings"]["brightness_scale"] == 255
+    assert settings(40)["brightness_scale"] == 255 and reference_identity(reference)["settings"]["brightness_scale"] == 255
 
 
 def test_unknown_names_wrong_keys_and_clashes_are_refused(own_suite):

@@ -50,7 +50,6 @@ class Reference:
     (validation) faces' classifier outputs, the run's training faces in pixel space with their k-means bins, and the
     real faces' own figures. Metric functions read it; `memo` holds what a metric prepares once per reference."""
     n: int                                   # the sample size this reference was prepared for
-    settings: dict[str, Any]                 # reference.settings(n): what decides the figures besides the data
     reference: dict[str, Any]                # where the reference faces came from (source, split, hash, ...)
     train: dict[str, Any]
     classifier: dict[str, str] | None        # reference.classifier_identity()
@@ -65,11 +64,6 @@ class Reference:
     def prdc_features(self, n: int) -> np.ndarray:
         """A fixed random subset of the reference features of the sample's size (all of them if fewer)."""
         return self.features[subset(len(self.features), n)]
-
-    def identity(self) -> dict[str, Any]:
-        """What metrics_config.json records and later runs of the command must match."""
-        return {"settings": self.settings, "reference": self.reference, "train": self.train,
-                "classifier": self.classifier}
 
 
 def make_sample(images: np.ndarray, classifier: Classifier | None, device: torch.device | str = "cpu",

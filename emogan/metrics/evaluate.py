@@ -14,6 +14,7 @@ import torch
 from emogan.metrics import DEFAULT_EVERY, DEFAULT_N
 from emogan.metrics.core import SAMPLE_SEED, Reference, Value, make_sample
 from emogan.metrics.records import MetricsLog
+from emogan.metrics.reference import reference_identity
 from emogan.metrics.suite import compute_metrics
 from emogan.runs.lock import METRICS_LOCK, FolderLock
 from emogan.runs.store import Run
@@ -93,7 +94,7 @@ def evaluate_run(run: Run, reference: Reference, classifier: Any, *, n: int = DE
 def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every: int, device: torch.device | str,
               restart: bool, progress_fn: Callable[[SnapshotResult], None] | None,
               abort_fn: Callable[[], bool] | None) -> RunSummary:
-    log = MetricsLog(run.path, reference.identity(), restart=restart,
+    log = MetricsLog(run.path, reference_identity(reference), restart=restart,
                      extra={"baselines": reference.baselines,
                             "samples": {"fixed_latents": min(n, len(run.fixed_latents())), "seed": SAMPLE_SEED}})
     chosen, no_weights = selected_iterations(run, every)

@@ -119,7 +119,7 @@ def check_compatible(run_path: str | Path, identity: dict[str, Any]) -> None:
 
 
 class MetricsLog:
-    """The metrics of one run, opened for appending against a given identity (Reference.identity())."""
+    """The metrics of one run, opened for appending against a given identity (reference.reference_identity)."""
 
     def __init__(self, run_path: str | Path, identity: dict[str, Any], restart: bool = False,
                  extra: dict[str, Any] | None = None) -> None:

@@ -57,6 +57,12 @@ def _set_record(faces: FaceSet, emotion: str) -> dict[str, Any]:
             "n_images": len(faces)}
 
 
+def reference_identity(ref: Reference) -> dict[str, Any]:
+    """What metrics_config.json records and later runs of the command must match: the settings of the metrics
+    registered now, the data and the classifier."""
+    return {"settings": settings(ref.n), "reference": ref.reference, "train": ref.train, "classifier": ref.classifier}
+
+
 def identity(train: FaceSet, reference: FaceSet, classifier: Classifier | None, *, n: int,
              emotion: str) -> dict[str, Any]:
     """The identity build_reference's Reference will have, known before any of the expensive work."""
@@ -82,8 +88,8 @@ def build_reference(train: FaceSet, reference: FaceSet, classifier: Classifier |
     base = _cached(cache, "baselines", [reference.content_hash, train.content_hash, settings(n)],
                    lambda: _baselines(reference.images[subset(len(reference), n)], train_pixels, device))
     baselines = {k: (None if np.isnan(v) else float(v)) for k, v in base.items()}
-    return Reference(n, settings(n), _set_record(reference, emotion), _set_record(train, emotion), clf, features,
-                     probs, train_pixels, bins, baselines, device)
+    return Reference(n, _set_record(reference, emotion), _set_record(train, emotion), clf, features, probs,
+                     train_pixels, bins, baselines, device)
 
 
 def _bins_arrays(bins: Bins) -> dict[str, np.ndarray]:
