@@ -113,8 +113,8 @@ def tail_mean(df: pd.DataFrame | None, col: str, share: float = 0.1) -> float:
 
 
 def seed_bands(frame: pd.DataFrame, groups: Mapping[str, str], value: str) -> pd.DataFrame:
-    """Runs of one model drawn as one: per group (groups: run -> label, e.g. its model) and iteration, the mean,
-    min and max of column `value` over the group's runs that have it there, and how many they are.
+    """Runs of one model drawn as one: per group (groups: run -> label, e.g. its model) and iteration where all the
+    group's runs have a value, the mean, min and max of column `value` over them, and how many they are.
 
     `frame` is long: one row per run and iteration (columns run, iteration, value). Columns of the result:
     group, iteration, mean, lo, hi, n."""
@@ -125,4 +125,8 @@ def seed_bands(frame: pd.DataFrame, groups: Mapping[str, str], value: str) -> pd
                              "hi": pd.Series(dtype=float), "n": pd.Series(dtype="int64")})
     d = d.assign(group=d["run"].map(groups))
     out = d.groupby(["group", "iteration"], sort=True)[value].agg(["mean", "min", "max", "count"]).reset_index()
+    # Only where every run of the group has a value: runs measured every 50 and every 100 would otherwise make
+    # the band jump between one run and all of them.
+    size = d.groupby("group")["run"].nunique()
+    out = out[out["count"] == out["group"].map(size)].reset_index(drop=True)
     return out.rename(columns={"min": "lo", "max": "hi", "count": "n"})
