@@ -2,6 +2,7 @@
 
     python benchmarks/recipe_pilots.py --data ../shared/data/fer2013 --out /tmp/pilots --iters 1000 --lanes 2
     python benchmarks/recipe_pilots.py --out /tmp/pilots --table --baseline OLD/M7-all-s0 --baseline OLD/M8-all-s0
+    python benchmarks/recipe_pilots.py --data ../shared/data/fer2013 --out /tmp/pilots --cost   # seconds/iteration
 
 Each candidate is the recipe M7 and M8 shipped with before the pilots ("base"), changed in one or two ways that
 the literature reports to help at this scale (../shared/RECIPES.md has the sources). Every candidate trains at
@@ -66,6 +67,43 @@ def train_one(name: str, data: str, out: Path, iters: int) -> None:
     print(f"{name}: {result.status} at iteration {result.iteration}", file=sys.stderr)
 
 
+def cost(data: str, rounds: int = 3, iters: int = 30) -> str:
+    """Seconds per iteration of the registry's M7 and M8 against the recipe before the pilots, timed in
+    alternation in this one process (one thread), so a busy machine slows all of them alike."""
+    import time
+
+    import torch
+
+    from emogan.data import load_faces
+    from emogan.models import get_config
+    from emogan.training.loop import step
+    from emogan.training.losses import get_losses
+    from emogan.training.state import build_state
+
+    torch.set_num_threads(1)
+    faces = load_faces(data, split="train")
+    images = torch.from_numpy(faces.images)
+    labels = torch.from_numpy(faces.labels.astype("int64"))
+    configs = {"before (M7)": BASE_M7, "before (M8)": BASE_M8, "registry M7": get_config("M7"),
+               "registry M8": get_config("M8")}
+    states = {k: build_state(c, 0, torch.device("cpu"), amp=True) for k, c in configs.items()}
+    spent = dict.fromkeys(configs, 0.0)
+    for _ in range(rounds):
+        for k, c in configs.items():
+            for _ in range(3):                  # warm-up: oneDNN picks its kernels on the first calls
+                step(states[k], c, images, 64, get_losses(c.loss), labels)
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                step(states[k], c, images, 64, get_losses(c.loss), labels)
+            spent[k] += time.perf_counter() - t0
+    per_it = {k: v / (rounds * iters) for k, v in spent.items()}
+    lines = ["| recipe | s / iteration | against the recipe before |", "|---|---|---|"]
+    for k, v in per_it.items():
+        base = per_it["before (M8)" if configs[k].conditional else "before (M7)"]
+        lines.append(f"| {k} | {v:.3f} | {v / base:.2f}x |")
+    return "\n".join(lines)
+
+
 def run_candidate(name: str, data: str, out: Path, iters: int) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     log = (out / f"{name}.log").open("w")
@@ -111,6 +149,9 @@ def main() -> None:
     ap.add_argument("--lanes", type=int, default=2)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--table", action="store_true", help="only print the table of the pilots under --out")
+    ap.add_argument("--cost", action="store_true",
+                    help="only time the registry's M7 and M8 against the recipe before the pilots, in alternation "
+                         "in one one-thread process")
     ap.add_argument("--baseline", type=Path, action="append", default=[],
                     help="a run of the recipe before the pilots, shown in the table at the same iteration")
     ap.add_argument("candidates", nargs="*", default=list(CANDIDATES), help="candidate names (default: all)")
@@ -120,6 +161,9 @@ def main() -> None:
         ap.error(f"unknown candidate {unknown[0]!r}: expected one of {', '.join(CANDIDATES)}")
     if args.one:
         train_one(args.one, args.data, args.out, args.iters)
+        return
+    if args.cost:
+        print(cost(args.data))
         return
     if not args.table:
         if not args.data:
