@@ -167,7 +167,7 @@ def test_the_explorer_opens_on_the_demo():
     at = open_app(DEMO, "losses")
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    chosen = at.sidebar.multiselect[0].value
+    chosen = next(m for m in at.sidebar.multiselect if m.label == "Runs").value
     assert [Run(DEMO / name).model for name in chosen] == list(REGISTRY)      # it opens on the eight runs
 
 
@@ -177,7 +177,7 @@ def test_the_timeline_scrubs_every_50_iterations_and_the_latent_page_works_at_th
 
     at = open_app(DEMO, "timeline")
     assert not at.exception, [e.value for e in at.exception]
-    chosen = at.sidebar.multiselect[0].value
+    chosen = next(m for m in at.sidebar.multiselect if m.label == "Runs").value
     span = next(s for s in at.sidebar.select_slider if s.label == "Snapshots between")
     span.set_value((50, 5000)).run()            # the whole run, not the original slides' 950..4850 shown first
     options = [int(o) for o in at.sidebar.select_slider(key="iteration_slider").options]
