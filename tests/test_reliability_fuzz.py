@@ -283,8 +283,7 @@ def test_fuzzed_cli_arguments(sandbox, capsys, monkeypatch):
 
     # A mutation can leave a valid command: the trainers are stubbed so that such a case costs nothing.
     monkeypatch.setattr(train_cmd, "train_many",
-                        lambda faces, jobs, **kw: [RunResult(Path(j.run_dir), 1, "done", "") for j in jobs])
-    monkeypatch.setattr(train_cmd, "train_many", lambda faces, jobs, **kw: [])
+                        lambda faces, jobs, options=None, **kw: [RunResult(Path(j.run_dir), 1, "done", "") for j in jobs])
     monkeypatch.chdir(sandbox)
     monkeypatch.delenv("EMOGAN_DATA", raising=False)
     out = sandbox / "out"
