@@ -180,6 +180,17 @@ def test_one_emotion_scores_clearly_worse_with_a_perfect_classifier(world):
     assert one["coverage"] < 0.5 < real["coverage"] and one["recall"] < real["recall"] - 0.2, (real, one)
 
 
+def test_real_training_faces_give_the_floor_of_the_classifier_metrics(world, real_scores):
+    """The feature baselines score real training faces as a run: near ideal, like real_scores; and against a
+    reference of 20 faces the FID floor rises, as it does for every run measured against so few."""
+    b, r = world.reference.baselines, real_scores
+    assert b["coverage_real"] > 0.7 and b["precision_real"] > 0.6 and b["recall_real"] > 0.6, b
+    assert b["fer_fid_real"] < 3 * r["fer_fid"] + 0.5, (b, r)
+    few = _subset(world.R, np.arange(len(world.R)) < 20, "20")
+    small = build_reference(world.T, few, world.classifier, n=world.n, emotion="all", cache_dir=world.cache)
+    assert small.baselines["fer_fid_real"] > b["fer_fid_real"], (small.baselines, b)
+
+
 def test_one_emotion_scores_clearly_worse_with_the_shipped_classifier(world, real_scores):
     if not (default_weights_dir() / "classifier.safetensors").is_file():
         pytest.skip("no shipped classifier weights yet (checkpoints/classifier)")

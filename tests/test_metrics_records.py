@@ -76,3 +76,7 @@ def test_real_baseline_comes_from_the_lines_else_the_config() -> None:
     assert real_baseline([(None, {}), (pd.DataFrame({"iteration": [1]}), {"baselines": {"msssim_real": 0.2}})],
                          "msssim_real") == 0.2
     assert real_baseline([(lines, {})], None) is None and real_baseline([], "msssim_real") is None
+    # Runs measured against different references (one emotion beside all) have no common floor.
+    one, two = ({"reference": {"content_hash": h}, "baselines": {"fer_fid_real": v}} for h, v in (("a", 1), ("b", 9)))
+    assert real_baseline([(None, one), (None, one)], "fer_fid_real") == 1.0
+    assert real_baseline([(None, one), (None, two)], "fer_fid_real") is None

@@ -39,9 +39,10 @@ def test_reference_is_cached_and_rebuilt_when_damaged(sets, tmp_path, monkeypatc
     clf = _clf(0)
     first = build_reference(train, val, clf, n=50, emotion="all", cache_dir=tmp_path)
     assert first.features.shape == (len(val), 64) and first.probs.shape == (len(val), 7)
-    assert first.bins.centres.shape == (8, 576) and set(first.baselines) >= {"msssim_real", "memorised_rate_real"}
+    assert first.bins.centres.shape == (8, 576) and set(first.baselines) >= {"msssim_real", "memorised_rate_real",
+                                                                              "fer_fid_real", "coverage_real"}
     files = sorted(tmp_path.glob("metrics-*.npz"))
-    assert len(files) == 3
+    assert len(files) == 4
     assert identity(train, val, clf, n=50, emotion="all") == reference_identity(first)    # known before the work
 
     def boom(*a, **k):
@@ -51,6 +52,7 @@ def test_reference_is_cached_and_rebuilt_when_damaged(sets, tmp_path, monkeypatc
         m.setattr(reference_module, "fit_bins", boom)
         m.setattr(reference_module, "features_and_probs", boom)
         m.setattr(reference_module, "_baselines", boom)
+        m.setattr(reference_module, "_feature_baselines", boom)
         again = build_reference(train, val, clf, n=50, emotion="all", cache_dir=tmp_path)
     np.testing.assert_array_equal(again.features, first.features)
     assert again.baselines == first.baselines and reference_identity(again) == reference_identity(first)
@@ -67,3 +69,10 @@ def test_reference_is_cached_and_rebuilt_when_damaged(sets, tmp_path, monkeypatc
     assert bare.features is None and reference_identity(bare)["classifier"] is None
     assert reference_identity(bare)["settings"]["n"] == 50
     assert reference_identity(bare)["reference"]["content_hash"] == val.content_hash
+
+
+def test_reference_choice_warns_about_a_small_reference():
+    from emogan.metrics.reference import SMALL_REFERENCE, reference_choice
+    assert "56 validation faces of emotion 'disgust'" in reference_choice(56, "disgust")
+    assert "biased far upward" in reference_choice(56, "disgust")
+    assert "biased" not in reference_choice(SMALL_REFERENCE, "all")

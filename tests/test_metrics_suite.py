@@ -55,11 +55,14 @@ def test_the_settings_metrics_config_records_are_unchanged():
 def test_charts_name_keys_of_the_line_and_baselines_the_reference_has(reference):
     charts = metric_charts()
     assert list(charts)[:2] == ["fer_fid", "fer_kid"]
-    assert charts["fer_fid"] == ("FER-FID (not Inception FID)", True, None)
+    assert charts["fer_fid"] == ("FER-FID (not Inception FID)", True, "fer_fid_real")
     assert charts["coverage"].title == "Coverage (k=5)" and charts["birthday_support"].log
     assert set(charts) <= set(LINE)
-    baselines = {c.baseline for c in charts.values()} - {None}
-    assert baselines and baselines <= set(LINE) | set(reference.baselines)
+    # This reference has no classifier: only the classifier-free charts' baselines can be in it.
+    free = {c.baseline for k, c in charts.items() if k not in suite.classifier_keys()} - {None}
+    assert free and free <= set(LINE) | set(reference.baselines)
+    assert {charts[k].baseline for k in ("fer_fid", "fer_kid", "coverage", "precision", "recall")} == \
+        {"fer_fid_real", "fer_kid_real", "coverage_real", "precision_real", "recall_real"}
 
 
 def test_without_a_classifier_its_metrics_are_none_and_the_others_computed(reference, sample):

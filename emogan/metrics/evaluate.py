@@ -14,7 +14,7 @@ import torch
 from emogan.metrics import DEFAULT_EVERY, DEFAULT_N
 from emogan.metrics.core import SAMPLE_SEED, Reference, Value, make_sample
 from emogan.metrics.records import MetricsLog
-from emogan.metrics.reference import reference_identity
+from emogan.metrics.reference import reference_choice, reference_identity
 from emogan.metrics.suite import compute_metrics
 from emogan.runs.lock import METRICS_LOCK, FolderLock
 from emogan.runs.store import Run
@@ -96,6 +96,8 @@ def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every:
               abort_fn: Callable[[], bool] | None) -> RunSummary:
     log = MetricsLog(run.path, reference_identity(reference), restart=restart,
                      extra={"baselines": reference.baselines,
+                            "reference_choice": reference_choice(reference.reference.get("n_images", 0),
+                                                                 reference.reference.get("emotion", "all")),
                             "samples": {"fixed_latents": min(n, len(run.fixed_latents())), "seed": SAMPLE_SEED}})
     chosen, no_weights = selected_iterations(run, every)
     todo = [it for it in chosen if it not in log.done]

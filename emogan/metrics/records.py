@@ -159,9 +159,13 @@ def _json_value(v: Any) -> Any:
 
 
 def real_baseline(frames: Iterable[tuple[pd.DataFrame | None, dict[str, Any]]], key: str | None) -> float | None:
-    """The real faces' figure `key` (e.g. msssim_real) for runs measured against one reference, from their metrics
-    lines or their metrics_config.json baselines: the same for every such run, so the first found wins."""
+    """The real faces' figure `key` (e.g. msssim_real) of runs measured against one reference, from their metrics
+    lines or their metrics_config.json baselines; None when the runs were measured against different references
+    (a one-emotion run beside an all-emotion one), since no one line is then the floor of all of them."""
     if key is None:
+        return None
+    frames = list(frames)
+    if len({((c or {}).get("reference") or {}).get("content_hash") for _, c in frames}) > 1:
         return None
     for df, config in frames:
         if df is not None and key in df and df[key].notna().any():

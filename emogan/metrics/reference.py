@@ -19,8 +19,9 @@ import numpy as np
 import torch
 
 from emogan.data import FaceSet, default_cache_dir
+from emogan.metrics import features as feature_metrics
 from emogan.metrics.bins import fit_bins, n_bins
-from emogan.metrics.core import SAMPLE_SEED, Bins, Reference, features_and_probs, subset
+from emogan.metrics.core import SAMPLE_SEED, Bins, Reference, Sample, features_and_probs, subset
 from emogan.metrics.diversity import duplicate_stats, msssim_pairs
 from emogan.metrics.pixels import DIM, NEAR_IDENTICAL, nearest, pixel_vectors
 from emogan.metrics.suite import metric_settings
@@ -32,6 +33,25 @@ if TYPE_CHECKING:
 # Bump when a metric's definition or a cached array's meaning changes: old caches and old metrics.jsonl files
 # then stop matching instead of being mixed with new figures.
 METRICS_VERSION = 1
+
+
+# Below this many reference faces the classifier metrics are read against the real faces' own figures only: FID
+# is biased upward roughly as features/faces, the k-NN radii of PRDC widen, and coverage moves in steps of 1/R.
+SMALL_REFERENCE = 500
+
+
+def reference_choice(n_reference: int, emotion: str) -> str:
+    """Why a run is measured against the faces it is (written into metrics_config.json)."""
+    text = (f"the {n_reference} validation faces of emotion {emotion!r}: faces the generator never saw, so copying "
+            f"training faces cannot score well; the training faces give only the NDB bins and the memorisation "
+            f"distances. fer_fid_real, fer_kid_real and coverage_real in baselines are what real training faces of "
+            f"the same emotion score against the same reference: the floor to read each figure against.")
+    if n_reference < SMALL_REFERENCE:
+        text += (f" With only {n_reference} reference faces FER-FID is biased far upward (a 256-d covariance from "
+                 f"{n_reference} faces), FER-KID is unbiased but noisy, precision and recall use wide k-NN radii, "
+                 f"and coverage moves in steps of {1 / n_reference:.3f}: compare them with the run's own floor, not "
+                 f"with runs measured against a larger reference.")
+    return text
 
 
 def classifier_identity(classifier: Classifier | None) -> dict[str, str] | None:
@@ -87,6 +107,11 @@ def build_reference(train: FaceSet, reference: FaceSet, classifier: Classifier |
     bins = Bins(b["centres"], b["shares"], int(b["n_train"]))
     base = _cached(cache, "baselines", [reference.content_hash, train.content_hash, settings(n)],
                    lambda: _baselines(reference.images[subset(len(reference), n)], train_pixels, device))
+    if classifier is not None:
+        base = {**base, **_cached(cache, "feature-baselines", [reference.content_hash, train.content_hash,
+                                                             clf["sha256"], settings(n)],
+                                  lambda: _feature_baselines(classifier, train.images[subset(len(train), n)],
+                                                             features, probs, device))}
     baselines = {k: (None if np.isnan(v) else float(v)) for k, v in base.items()}
     return Reference(n, _set_record(reference, emotion), _set_record(train, emotion), clf, features, probs,
                      train_pixels, bins, baselines, device)
@@ -106,6 +131,19 @@ def _baselines(images: np.ndarray, train_pixels: torch.Tensor, device: torch.dev
             "birthday_support_real": np.array(np.nan if dup["birthday_support"] is None else dup["birthday_support"]),
             "nn_train_dist_real": np.array(np.median(d[:, 0])),
             "memorised_rate_real": np.array((d[:, 0] < NEAR_IDENTICAL).mean())}
+
+
+def _feature_baselines(classifier: Classifier, train_images: np.ndarray, features: np.ndarray, probs: np.ndarray,
+                       device: torch.device) -> dict[str, np.ndarray]:
+    """FER-FID, FER-KID and PRDC of real training faces against the reference, computed as for generated ones:
+    what a perfect generator of this emotion would score against a reference of this size."""
+    f, p = features_and_probs(classifier, train_images)
+    sample = Sample(train_images, pixel_vectors(train_images, device), f, p)
+    # A throwaway Reference: the metric functions read only its features and memo.
+    ref = Reference(len(train_images), {}, {}, None, features, probs, sample.pixels, Bins(np.zeros((0, DIM)),
+                    np.zeros(0), 0), {}, device)
+    got = {**feature_metrics.fer_fid_kid(sample, ref), **feature_metrics.prdc(sample, ref)}
+    return {f"{k}_real": np.array(got[k]) for k in ("fer_fid", "fer_kid", "precision", "recall", "coverage")}
 
 
 def _cached(cache: Path, kind: str, key: list[Any],

@@ -117,14 +117,16 @@ def _plain(v: Any) -> Value:
 
 
 def _prdc_chart(key: str) -> Chart:
-    return Chart(f"{key.capitalize()} (k={features.PRDC_K})")
+    real = f"{key}_real" if key in ("precision", "recall", "coverage") else None
+    return Chart(f"{key.capitalize()} (k={features.PRDC_K})", baseline=real)
 
 
 # The order of these lines is the order of the keys in every metrics line: append, never reorder.
 register(Metric(
     "fer_fid_kid", features.fer_fid_kid, ("fer_fid", "fer_kid", "fer_kid_std"), needs_classifier=True,
     settings={"kid_subsets": features.KID_SUBSETS},
-    charts={"fer_fid": Chart("FER-FID (not Inception FID)", log=True), "fer_kid": Chart("FER-KID")}))
+    charts={"fer_fid": Chart("FER-FID (not Inception FID)", log=True, baseline="fer_fid_real"),
+            "fer_kid": Chart("FER-KID", baseline="fer_kid_real")}))
 register(Metric(
     "prdc", features.prdc, ("precision", "recall", "density", "coverage"), needs_classifier=True,
     settings={"prdc_k": features.PRDC_K},
