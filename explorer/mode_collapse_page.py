@@ -10,7 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from emogan.metrics import metric_charts
-from emogan.metrics.neighbours import closest_pair_tiles, nearest_training_tiles
 from emogan.metrics.pixels import NEAR_IDENTICAL
 from emogan.metrics.records import real_baseline
 from emogan.metrics.summary import best_snapshot
@@ -24,6 +23,8 @@ NN_RUN = "mc_nn_run"
 NN_FACES = "mc_nn_faces"
 EPISODE = "mc_episode"          # (run, worst iteration) of the episode whose faces are shown
 PAIR_POOL = "mc_pair_pool"
+NN_SHOWN = "mc_nn_shown"        # the galleries are drawn once asked for: they need torch and the training faces,
+PAIRS_SHOWN = "mc_pairs_shown"  # seconds of loading that a page opened for its verdicts and charts should not wait for
 NN_K = 3            # training faces shown beside each generated face
 N_PAIRS = 8
 POOLS = (256, 1000)  # generated faces searched for near-duplicates, besides the grid's own faces
@@ -164,6 +165,11 @@ def _nearest_gallery(runs: list[RunInfo]) -> None:
     st.markdown("#### Nearest training faces")
     st.caption(f"Each generated face (left) beside its {NN_K} closest training faces, with the RMS difference of "
                f"their 24x24 thumbnails (0 = identical, 1 = black vs white). Below {NEAR_IDENTICAL}: a copy.")
+    if not st.toggle("Show the nearest training faces", key=NN_SHOWN,
+                     help="Loads the run's training faces: a few seconds the first time"):
+        return
+    from emogan.metrics.neighbours import nearest_training_tiles
+
     c1, c2 = st.columns(2)
     with c1:
         info = common.run_picker(runs, NN_RUN)
@@ -191,6 +197,10 @@ def _pairs_gallery(runs: list[RunInfo]) -> None:
     st.markdown("#### Closest pairs among generated faces")
     st.caption(f"The {N_PAIRS} most alike pairs of faces at this iteration: the near-duplicates behind the "
                f"duplicate rate (* near-identical: below {NEAR_IDENTICAL}).")
+    if not st.toggle("Show the closest pairs", key=PAIRS_SHOWN):
+        return
+    from emogan.metrics.neighbours import closest_pair_tiles
+
     c1, c2 = st.columns(2)
     with c1:
         info = common.run_picker(runs, f"{NN_RUN}_pairs")

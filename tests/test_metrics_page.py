@@ -75,6 +75,11 @@ def test_curves_verdicts_and_galleries(measured):
     ms = next(c for c in charts if c["title"]["text"].startswith("MS-SSIM"))
     assert len(marks(ms, "real-faces", "yAxis")) == 1                      # the real faces' figure
 
+    # The galleries wait until asked for (they load torch and the training faces).
+    assert len(at.main.image) == 0
+    at.main.toggle(key="mc_nn_shown").set_value(True).run()
+    at.main.toggle(key="mc_pairs_shown").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
     assert len([u for img in at.main.image for u in img.value]) == 2       # nearest faces, closest pairs
     assert "near-identical to a training face" in "\n".join(str(c.value) for c in at.main.caption)
 
@@ -86,8 +91,37 @@ def test_curves_verdicts_and_galleries(measured):
     assert at.main.dataframe[0].value.set_index("run").loc["M1-all-s0", "measured at"] == 20
 
 
+COLD_SCRIPT = """import sys
+sys.path.insert(0, {repo!r})
+import explorer_app
+explorer_app.main(["--runs", {root!r}], start="mode-collapse")
+"""
+COLD_RUN = """import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({script!r}, default_timeout=120).run()
+assert not at.exception, [e.value for e in at.exception]
+assert any("Verdict at iteration" in str(m.value) for m in at.main.markdown)
+print(sorted(m for m in ("torch", "torchmetrics", "sklearn") if m in sys.modules))
+"""
+
+
+def test_the_page_opened_directly_loads_no_torch(measured, tmp_path):
+    """Its verdicts, episodes and charts need none of torch, torchmetrics or scikit-learn, whose imports would be
+    most of its cold start; the galleries load them when opened."""
+    import subprocess
+    import sys
+    script = tmp_path / "cold.py"
+    script.write_text(COLD_SCRIPT.format(repo=str(REPO), root=str(measured)))
+    out = subprocess.run([sys.executable, "-c", COLD_RUN.format(script=str(script))], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
 def test_the_pair_search_can_use_the_measured_faces(measured):
     at = open_page(measured)
+    at.main.toggle(key="mc_nn_shown").set_value(True).run()
+    at.main.toggle(key="mc_pairs_shown").set_value(True).run()
     before = [u for img in at.main.image for u in img.value][1]
     at.main.radio(key="mc_pair_pool").set_value("256 faces (as measured)").run()
     assert not at.exception, [e.value for e in at.exception]

@@ -8,12 +8,19 @@ perfect model, 1 for a collapsed one). `ndb_js` is the JS divergence (bits) betw
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from emogan.metrics.core import Bins, Reference, Sample
 from emogan.metrics.pixels import nearest
 from emogan.metrics.stats import js_divergence, proportions_differ
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where it is used: the explorer imports the metric suite for its charts, and a page that
+# only draws charts should not wait seconds for torch's import.
 
 NDB_BINS = 100             # the paper's K
 NDB_MIN_PER_BIN = 10       # fewer bins for small training sets, so each bin can hold a share worth testing
@@ -30,6 +37,8 @@ def n_bins(n_train: int) -> int:
 
 def fit_bins(train_pixels: torch.Tensor, seed: int = NDB_SEED) -> Bins:
     """k-means bins of the training faces and the share of them in each bin."""
+    import torch
+
     x = train_pixels.cpu().numpy()
     rng = np.random.default_rng(seed)
     fit = x if len(x) <= NDB_FIT_MAX else x[rng.choice(len(x), NDB_FIT_MAX, replace=False)]
@@ -45,6 +54,8 @@ def fit_bins(train_pixels: torch.Tensor, seed: int = NDB_SEED) -> Bins:
 
 def assign_shares(pixels: torch.Tensor, centres: np.ndarray) -> np.ndarray:
     """Share of the faces whose nearest centre is each bin."""
+    import torch
+
     idx, _ = nearest(pixels, torch.from_numpy(centres).to(pixels.device), k=1)
     return np.bincount(idx[:, 0], minlength=len(centres)) / max(1, len(pixels))
 

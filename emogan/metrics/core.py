@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from emogan.metrics.pixels import pixel_vectors
 
 if TYPE_CHECKING:
+    import torch
+
     from emogan.classifier import Classifier
 
 Value = float | int | None

@@ -11,11 +11,18 @@ faces (each face in one pair): 500 pairs for N = 1,000, a standard error of abou
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from emogan.metrics.core import Reference, Sample
 from emogan.metrics.pixels import NEAR_IDENTICAL, close_pairs, nearest
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where it is used: the explorer imports the metric suite for its charts, and a page that
+# only draws charts should not wait seconds for torch's import.
 
 MSSSIM_SIGMA = 1.0
 MSSSIM_KERNEL = 9
@@ -33,6 +40,8 @@ def random_pairs(n: int, seed: int = PAIR_SEED) -> np.ndarray:
 
 def msssim_pairs(images: np.ndarray, device: torch.device | str = "cpu") -> float:
     """Mean MS-SSIM of N/2 disjoint random pairs of the N faces (1 = all identical)."""
+    import torch
+
     idx = random_pairs(len(images))
     if len(idx) == 0:
         return float("nan")

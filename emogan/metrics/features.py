@@ -17,12 +17,13 @@ import io
 import warnings
 
 import numpy as np
-import torch
-from torch import nn
 
 from emogan.emotions import EMOTIONS, train_prior
 from emogan.metrics.core import Reference, Sample
 from emogan.metrics.stats import js_divergence
+
+# torch and torchmetrics are imported where they are used: the explorer imports the metric suite for its charts,
+# and a page that only draws charts should not wait seconds for their import.
 
 PRDC_K = 5                 # Naeem et al.'s recommended k
 KID_SUBSETS = 10           # torchmetrics' default is 100; fewer, as KID's time grows with the count
@@ -30,22 +31,26 @@ KID_SUBSET_SIZE = 1000     # capped at the smaller set's size
 KID_SEED = 0
 
 
-class _Precomputed(nn.Module):
+def _precomputed(num_features: int):
     """An identity 'feature network': torchmetrics receives features that the classifier already computed."""
+    from torch import nn
 
-    def __init__(self, num_features: int) -> None:
-        super().__init__()
-        self.num_features = num_features
+    class Precomputed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.num_features = num_features
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x
+        def forward(self, x):
+            return x
+
+    return Precomputed()
 
 
 class FeatureDistances:
     """FER-FID and FER-KID against fixed reference features; the reference statistics are accumulated once."""
 
-    def __init__(self, reference_features: np.ndarray, device: torch.device | str = "cpu") -> None:
-        # here, not at the top: the explorer imports the suite for its charts and should not pay for torchmetrics
+    def __init__(self, reference_features: np.ndarray, device="cpu") -> None:
+        import torch
         from torchmetrics.image.fid import FrechetInceptionDistance
         from torchmetrics.image.kid import KernelInceptionDistance
 
@@ -53,18 +58,20 @@ class FeatureDistances:
         real = torch.from_numpy(np.ascontiguousarray(reference_features, dtype=np.float32)).to(device)
         self.n_reference = len(real)
         # reset_real_features=False: reset() between snapshots keeps the reference's sums (and KID's features).
-        self.fid = FrechetInceptionDistance(feature=_Precomputed(dim), reset_real_features=False).to(device)
+        self.fid = FrechetInceptionDistance(feature=_precomputed(dim), reset_real_features=False).to(device)
         self.fid.update(real, real=True)
         with warnings.catch_warnings():
             # It warns that it keeps every feature in memory: 3,589 x 256 floats are 4 MB.
             warnings.simplefilter("ignore", UserWarning)
             # subset_size is set per call (it is capped by the sample count); 2 only passes the constructor's check.
-            self.kid = KernelInceptionDistance(feature=_Precomputed(dim), reset_real_features=False,
+            self.kid = KernelInceptionDistance(feature=_precomputed(dim), reset_real_features=False,
                                                subsets=KID_SUBSETS, subset_size=2).to(device)
         self.kid.update(real, real=True)
         self.device = device
 
     def __call__(self, features: np.ndarray) -> dict[str, float]:
+        import torch
+
         fake = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(self.device)
         self.fid.reset()
         self.fid.update(fake, real=False)

@@ -7,9 +7,15 @@ pixel-level noise that makes two renderings of the same face look different, whi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where it is used: the explorer imports the metric suite for its charts, and a page that
+# only draws charts should not wait seconds for torch's import.
 
 POOL = 2                      # 48 -> 24 px
 DIM = (48 // POOL) ** 2       # 576
@@ -24,6 +30,9 @@ _BLOCK = 4096
 
 def pixel_vectors(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """(N, 48, 48) uint8 -> (N, 576) float32 in [0, 1] on `device`."""
+    import torch
+    import torch.nn.functional as F
+
     x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.uint8)).to(device)
     x = x.float().div_(255.0).unsqueeze(1)
     return F.avg_pool2d(x, POOL).flatten(1)
@@ -39,6 +48,8 @@ def nearest(a: torch.Tensor, b: torch.Tensor, k: int = 1, exclude_self: bool = F
     """For each row of `a`, the k closest rows of `b`: (indices (N, k), RMS distances (N, k)), closest first.
 
     b is walked in blocks, so 1,000 faces against the 28,709 training faces never hold the full matrix."""
+    import torch
+
     k = min(k, len(b) - (1 if exclude_self else 0))
     a_sq = (a * a).sum(1, keepdim=True)
     best_d = torch.full((len(a), 0), float("inf"), device=a.device)
@@ -62,6 +73,8 @@ def nearest(a: torch.Tensor, b: torch.Tensor, k: int = 1, exclude_self: bool = F
 
 def close_pairs(x: torch.Tensor, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Every pair i < j of rows of x closer than `threshold`: (pairs (P, 2), distances (P,)), closest first."""
+    import torch
+
     pairs, dists = [], []
     for start in range(0, len(x), _BLOCK):
         d = rms_distances(x[start:start + _BLOCK], x)
@@ -78,6 +91,8 @@ def close_pairs(x: torch.Tensor, threshold: float) -> tuple[np.ndarray, np.ndarr
 
 def closest_pairs(x: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k closest pairs i < j among the rows of x, whatever their distance: (pairs (k, 2), distances (k,))."""
+    import torch
+
     n = len(x)
     d = rms_distances(x, x)
     iu = torch.triu_indices(n, n, 1, device=x.device)

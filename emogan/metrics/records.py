@@ -165,7 +165,7 @@ def real_baseline(frames: Iterable[tuple[pd.DataFrame | None, dict[str, Any]]], 
     if key is None:
         return None
     frames = list(frames)
-    if len({((c or {}).get("reference") or {}).get("content_hash") for _, c in frames}) > 1:
+    if len({((c or {}).get("reference") or {}).get("content_hash") for _, c in frames} - {None}) > 1:
         return None
     for df, config in frames:
         if df is not None and key in df and df[key].notna().any():

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-import torch
 
 from emogan.metrics import bins, diversity, features
 from emogan.metrics.core import Reference, Sample, Value
@@ -107,7 +106,7 @@ def _plain(v: Any) -> Value:
     """numpy/torch scalars as JSON-ready Python numbers."""
     if v is None:
         return None
-    if isinstance(v, torch.Tensor):
+    if hasattr(v, "item") and not isinstance(v, np.generic):    # a one-element tensor (torch is not imported here)
         v = v.item()
     if isinstance(v, (bool, np.bool_)):
         return int(v)
