@@ -96,8 +96,9 @@ def _episodes(runs: list[RunInfo], frames: dict) -> None:
         for i, e in enumerate(eps):
             text, button = st.columns([5, 1], vertical_alignment="center")
             text.markdown(f"{e.text}: {e.signs}")
-            button.button(f"Show {e.worst}", key=f"episode::{r.name}::{i}", on_click=_show_episode,
-                          args=(r.name, e.worst), width="stretch")
+            if button.button(f"Show {e.worst}", key=f"episode::{r.name}::{i}", on_click=_show_episode,
+                             args=(r.name, e.worst), width="stretch"):
+                st.rerun()          # the whole app, not only this fragment: the sidebar's iteration moves too
     chosen = st.session_state.get(EPISODE)
     info = next((r for r, _ in listed if chosen and r.name == chosen[0]), None)
     if info is None:
@@ -113,8 +114,12 @@ def _episodes(runs: list[RunInfo], frames: dict) -> None:
         if faces is None:
             col.caption(f"{info.name} at {it}: {err}")
             continue
+        png, err = loaders.faces_png(info, used, 16, 8, scale=common.scale_for(16))
+        if png is None:
+            col.caption(f"{info.name} at {used}: {err}")
+            continue
         col.markdown(f"**{info.model} at {used}**, {label}")
-        common.show(col, loaders.faces_png(info, used, 16, 8, scale=common.scale_for(16)))
+        common.show(col, png)
 
 
 def _long(frames: dict, key: str) -> dict[str, pd.DataFrame]:

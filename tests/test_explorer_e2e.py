@@ -6,17 +6,19 @@ checks that the page asked nothing of any host but the app's own server (the app
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from explorer.charts import CURVES, DRAWN_JS
+from explorer.charts import CURVES, DRAWN_JS, color_for
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,18 +43,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(explorer_runs, tmp_path_factory):
-    """`streamlit run explorer_app.py` on a free loopback port, stopped when the module's tests are done."""
+@contextmanager
+def _serving(runs: Path, tmp_path_factory, *extra: str):
+    """`streamlit run explorer_app.py` on `runs` on a free loopback port, stopped on leaving."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = dict(os.environ, EMOGAN_CACHE=str(tmp_path_factory.mktemp("e2e-cache")))
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "explorer_app.py"),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-           # An empty classifier folder: the judge test below sees the "no weights" message whether or not
-           # checkpoints/classifier holds shipped weights.
-           "--", "--runs", str(explorer_runs), "--classifier", str(tmp_path_factory.mktemp("no-classifier"))]
+           "--", "--runs", str(runs), *extra]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -78,6 +78,14 @@ def server(explorer_runs, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(explorer_runs, tmp_path_factory):
+    # An empty classifier folder: the judge test below sees the "no weights" message whether or not
+    # checkpoints/classifier holds shipped weights.
+    with _serving(explorer_runs, tmp_path_factory, "--classifier", str(tmp_path_factory.mktemp("no-classifier"))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +234,80 @@ def test_play_change_view_and_judge_message(server, page):
     assert len(image_sources(page)) == 6
     assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "side-by-side-judge-without-weights.png"), full_page=True)
+
+
+# ---------------------------------------------------------------- the shipped demo's one collapse
+
+SLIDER = "[data-testid=stSidebar] .st-key-iteration_slider input[type=range]"
+# Per column of the first loss plot's canvas: how many pixels have the tint of `rgb` laid at `alpha` over white
+# (an episode's shading), so the bands can be found without knowing the plot's pixel geometry.
+TINT_COLUMNS_JS = """([where, rgb, alpha]) => {
+  const c = document.querySelector(where + ' .echarts-container canvas');
+  const w = c.width, h = c.height, d = c.getContext('2d').getImageData(0, 0, w, h).data;
+  const want = rgb.map(v => 255 * (1 - alpha) + v * alpha), cols = new Array(Math.floor(w / 2)).fill(0);
+  for (let x = 0; x < cols.length; x++) for (let y = 0; y < h / 2; y++) {
+    const i = 4 * (y * w + x);
+    if (Math.abs(d[i] - want[0]) < 4 && Math.abs(d[i + 1] - want[1]) < 4 && Math.abs(d[i + 2] - want[2]) < 4) cols[x]++;
+  }
+  return cols; }"""
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    shipped = REPO / "checkpoints" / "M4-all-s0"
+    if not (shipped / "metrics.jsonl").is_file():
+        pytest.skip("no shipped demo")
+    root = tmp_path_factory.mktemp("demo-runs")
+    for name in ("M1-all-s0", "M4-all-s0"):                     # one collapse, one healthy run
+        shutil.copytree(REPO / "checkpoints" / name, root / name)   # a symlink would leave the runs root
+    with _serving(root, tmp_path_factory) as url:
+        yield url
+
+
+def _slider(pg) -> str:
+    return pg.locator(SLIDER).get_attribute("aria-valuetext")
+
+
+def test_the_shipped_m4_collapse_is_shaded_and_the_sidebar_jumps_to_it(demo_server, page):
+    page.goto(f"{demo_server}/")
+    settle(page)
+    page.wait_for_function(DRAWN_JS, arg=[CURVES, 1])
+    rgb = [int(color_for("M4")[i:i + 2], 16) for i in (1, 3, 5)]
+    cols = page.evaluate(TINT_COLUMNS_JS, [CURVES, rgb, 0.12])
+    tall = max(cols)
+    bands, inside = [], False
+    for x, n in enumerate(cols):    # runs of shaded columns (a fifth of the height: the M4 spike overdraws 3900)
+        shaded = n > tall / 5
+        if shaded and not inside:
+            bands.append([x, x])
+        if shaded:
+            bands[-1][1] = x
+        inside = shaded
+    # M4's episodes: 3500, 3900-3950 and 4450, each widened by half a snapshot; M1 has none.
+    assert tall > 50 and len(bands) == 3, (tall, bands)
+    mid = [(a + b) / 2 for a, b in bands]
+    assert abs((mid[1] - mid[0]) / (mid[2] - mid[0]) - (3925 - 3500) / (4450 - 3500)) < 0.05, bands
+    assert (bands[1][1] - bands[1][0]) / (bands[0][1] - bands[0][0]) == pytest.approx(2, abs=0.35), bands
+    page.screenshot(path=str(SHOTS / "losses-m4-episodes.png"), full_page=True)
+
+    page.locator(SLIDER).focus()
+    page.keyboard.press("End")                  # the end of the default range: the original slides' 4850
+    page.wait_for_function(f"() => document.querySelector('{SLIDER}')?.getAttribute('aria-valuetext') === '4850'")
+    settle(page)
+    for want in ("4450", "3950", "3900"):
+        page.locator("[data-testid=stSidebar]").get_by_role("button", name="Flagged ‹").click()
+        page.wait_for_function(f"() => document.querySelector('{SLIDER}')?.getAttribute('aria-valuetext') === '{want}'")
+    settle(page)
+    page.locator("[data-testid=stSidebar]").get_by_role("button", name="› Flagged").click()
+    page.wait_for_function(f"() => document.querySelector('{SLIDER}')?.getAttribute('aria-valuetext') === '3950'")
+    settle(page)
+    assert_no_errors(page)
+
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Mode collapse").click()
+    page.get_by_text("collapsed 3900-3950 (2 snapshots)").first.wait_for()
+    page.get_by_role("button", name="Show 3900").click()
+    page.get_by_text("M4 at 3900").first.wait_for()
+    settle(page)
+    assert _slider(page) == "3900"
+    assert_no_errors(page)
+    page.screenshot(path=str(SHOTS / "mode-collapse-m4-3900.png"), full_page=True)

@@ -144,6 +144,7 @@ def test_the_shipped_m4_episode_is_listed_shaded_and_reachable(tmp_path):
     next(b for b in at.main.button if b.label == "Show 3900").click().run()
     assert at.session_state["iteration"] == 3900
     assert "**M4 at 3900**, worst of the episode" in "\n".join(m.value for m in at.main.markdown)
+    assert [len(img.value) for img in at.main.image] == [1, 1]      # the worst faces and the best, one grid each
     # The sidebar jumps between flagged snapshots of the selected runs.
     next(b for b in at.sidebar.button if b.label == "› Flagged").click().run()
     assert at.session_state["iteration"] == 3950
