@@ -321,6 +321,51 @@ def bench_browser_floor() -> dict[str, float] | None:
     return marks
 
 
+# ---------------------------------------------------------------- (d) a sweep's worth of runs
+
+def scaled_copy(root: Path, dest: Path, n: int) -> int:
+    """`root`'s runs and copies of them, as seeds 100, 101, ... of the same models, until `dest` holds n runs."""
+    import shutil
+
+    runs = sorted(p for p in root.iterdir() if (p / "config.json").is_file())
+    dest.mkdir(parents=True)
+    for r in runs:
+        shutil.copytree(r, dest / r.name)
+    for i in range(n - len(runs)):
+        src = runs[i % len(runs)]
+        config = json.loads((src / "config.json").read_text())
+        seed = 100 + i
+        name = f"{config['model']}-{config['emotion']}-s{seed}"
+        shutil.copytree(src, dest / name)
+        config.update(seed=seed, name=name)
+        (dest / name / "config.json").write_text(json.dumps(config))
+    return len([p for p in dest.iterdir() if (p / "config.json").is_file()])
+
+
+def bench_scale(root: Path, scaled: Path, n: int, visits: int) -> int:
+    from emogan.runs.catalog import default_selection, groups, list_runs
+
+    count = scaled_copy(root, scaled, n)
+    print(f"(d) {len(list_runs(root))} runs against {count} runs (copies of them as further seeds)")
+    figures = {}
+    for label, where in (("as shipped", root), (f"{count} runs", scaled)):
+        first = next(iter(groups(list_runs(where)).values()))
+        chosen = default_selection(first)
+        cold = bench_apptest_cold(where, "losses")
+        browser = bench_browser_cold(where) or {}
+        it = bench_iteration(where, visits)
+        figures[label] = (cold["wall"], browser.get("fully drawn"), statistics.median(it["cold"]))
+        print(f"    {label}: picker selects {len(chosen)} runs ({', '.join(chosen)}); landing AppTest first run "
+              f"{cold['wall']:.2f} s (CPU {cold['cpu']:.2f} s); landing in chromium "
+              + (f"{browser['fully drawn']:.2f} s" if browser else "skipped")
+              + f"; iteration change (side by side, first visit) median {1000 * figures[label][2]:.0f} ms")
+    (a, b) = figures.values()
+    ratios = [f"{name} {y / x:.2f}x" for name, x, y in zip(("landing AppTest", "landing chromium", "iteration change"),
+                                                            a, b) if x and y]
+    print(f"    ratios ({count} runs / as shipped; goal at most 1.5x): {', '.join(ratios)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, default=None, help="runs root (default: build six runs)")
@@ -329,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=5, help="new endpoints for (b)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, as the app sets them (default 1)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--scale", type=int, default=None, metavar="N",
+                        help="only (d): the landing page's cold start and an iteration change with the runs of --runs, "
+                             "then with copies of them (as further seeds) up to N runs, in this one process")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
@@ -344,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             build_store(root)
             print(f"built six full-size runs in {root} ({time.perf_counter() - t0:.0f} s)")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; torch threads {args.threads}")
+        if args.scale:
+            return bench_scale(root, Path(tmp) / "scaled", args.scale, args.visits)
         a = b = None
         if not args.cold_only:
             a = bench_iteration(root, args.visits)
