@@ -146,3 +146,18 @@ def test_the_submitit_executor_names_its_package_when_missing(tmp_path, capfd, m
     assert main(["sweep", *GRID, "--iters", "10", "--root", str(tmp_path / "runs"), "--executor", "submitit"]) == 2
     assert "pip install submitit" in capfd.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_demo_campaign_files_name_every_shipped_run():
+    """scripts/sweeps/ holds the campaign that made checkpoints/: each shipped run is a job of one of its files."""
+    import json
+
+    from emogan.sweeps.spec import jobs, load_spec
+
+    names = {j.name for f in sorted((REPO / "scripts" / "sweeps").glob("*.toml"))
+             for j in jobs(load_spec(f, data="x"))}
+    manifest = REPO / "checkpoints" / "manifest.json"
+    if not manifest.is_file():
+        pytest.skip("no shipped demo")
+    shipped = {e["name"] for e in json.loads(manifest.read_text())["runs"]}
+    assert shipped <= names, sorted(shipped - names)
