@@ -53,37 +53,75 @@ def test_a_2x2_sweep_trains_every_run_and_a_second_call_skips_them(tmp_path, cap
     assert all(f"| {n} | skipped (finished) |" in err for n in NAMES)
 
 
-def test_a_sweep_killed_with_its_jobs_continues_where_it_stopped(tmp_path):
-    """SIGKILL to the sweep and to every job it started (their pids are in the runs' locks), then the same command
-    again: the killed runs are resumed, the finished ones skipped, and every loss log holds each iteration once."""
-    root, iters = tmp_path / "runs", 60
-    cmd = [sys.executable, "-m", "emogan", "sweep", *GRID, "--iters", str(iters), "--root", str(root)]
-    log = open(tmp_path / "first.log", "w")
-    sweep = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    first = root / NAMES[0] / "losses.csv"
+def _wait_for_rows(sweep: subprocess.Popen, losses: Path, rows: int, log: Path) -> None:
     deadline = time.monotonic() + 300
-    while not (first.exists() and first.read_text().count("\n") > 25):       # past the snapshot at 20
-        assert sweep.poll() is None and time.monotonic() < deadline, (tmp_path / "first.log").read_text()
+    while not (losses.exists() and losses.read_text().count("\n") > rows):
+        assert sweep.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
         time.sleep(0.05)
+
+
+def test_a_sweep_stopped_with_ctrl_c_then_killed_with_its_jobs_ends_as_if_never_stopped(tmp_path):
+    """Ctrl-C (SIGINT to the sweep): it stops its jobs cleanly and exits 130. SIGKILL to the sweep and to every job
+    it started (their pids are in the runs' locks), at a random point. After each, the same command continues:
+    killed runs resumed, finished ones skipped; at the end every run equals, row for row and snapshot for snapshot,
+    the same sweep run uninterrupted (with the kill harness's loss-log reader and weight comparison)."""
+    import random
+
+    iters = 60
+    ref = tmp_path / "reference"
+    assert main(["sweep", *GRID, "--iters", str(iters), "--root", str(ref)]) == 0
+    root = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "emogan", "sweep", *GRID, "--iters", str(iters), "--root", str(root)]
+    rng = random.Random(0)
+    log = tmp_path / "sweep.log"
+
+    sweep = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    _wait_for_rows(sweep, root / NAMES[0] / "losses.csv", rng.randint(5, 40), log)
+    sweep.send_signal(signal.SIGINT)
+    assert sweep.wait(timeout=120) == 130, log.read_text()[-2000:]
+    text = log.read_text()
+    assert "stopping 2 running jobs" in text and "| interrupted |" in text, text[-2000:]
+
+    sweep = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    _wait_for_rows(sweep, root / NAMES[2] / "losses.csv", rng.randint(5, 40), log)
     sweep.kill()
     sweep.wait()
     for name in NAMES:                      # the jobs: each holds its run's lock, which names its pid
         lock = root / name / TRAIN_LOCK
-        if lock.exists() and lock.read_text().strip().isdigit():
+        pid = lock.read_text().strip() if lock.exists() else ""
+        if pid.isdigit():
             try:
-                os.kill(int(lock.read_text().strip()), signal.SIGKILL)
+                os.kill(int(pid), signal.SIGKILL)
             except ProcessLookupError:
                 pass
+    assert "resuming from iteration" in log.read_text(), log.read_text()[-2000:]
     time.sleep(0.5)
+
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     line = next(x for x in again.stderr.splitlines() if x.startswith("sweep: 4 jobs"))
     to_run, resumed, skipped = _counts(line)
-    assert resumed >= 1 and to_run + skipped == 4, line
-    assert "resuming from iteration" in again.stderr
-    _check_whole(root, iters)
+    assert resumed >= 1 and skipped >= 2 and to_run + skipped == 4, line
+    for name in NAMES:
+        _same_as_reference(root / name, ref / name)
     third = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert third.returncode == 0 and "0 to run (0 to resume), 4 skipped" in third.stderr, third.stderr[-2000:]
+
+
+def _same_as_reference(run_dir: Path, ref: Path) -> None:
+    """The loss log row for row, and every snapshot of the reference with the same faces and weights (Ctrl-C adds
+    a snapshot where it stopped a run: that one the reference does not have)."""
+    from killharness import loss_rows, same_weights, temp_files
+
+    rows, torn = loss_rows(run_dir)
+    assert not torn and [int(r[0]) for r in rows] == list(range(1, Run(ref).config["iters"] + 1)), run_dir.name
+    assert rows == loss_rows(ref)[0], f"{run_dir.name}: the loss log differs from the uninterrupted run"
+    mine = {s["iteration"]: s for s in Run(run_dir).snapshots()}
+    for s in Run(ref).snapshots():
+        assert s == mine.get(s["iteration"]), (run_dir.name, s)
+        assert (run_dir / s["grid"]).read_bytes() == (ref / s["grid"]).read_bytes(), (run_dir.name, s)
+        assert same_weights(run_dir / s["weights"], ref / s["weights"]), (run_dir.name, s)
+    assert not temp_files(run_dir)
 
 
 def _counts(line: str) -> tuple[int, int, int]:
