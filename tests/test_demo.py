@@ -2,7 +2,7 @@
 5000 iterations as the manifest says, a snapshot every 50 iterations, generator weights at the original project's
 iterations, metrics, 72 MB at most for the runs), and that the explorer opens on it.
 
-The demo was trained on the CPU (scripts/cpu_campaign.sh); the shipped runs are the manifest's. The checks themselves
+The demo was trained on the CPU (the sweeps in scripts/sweeps/); the shipped runs are the manifest's. The checks themselves
 always run once, on a small export made here, so they are known to catch what they look for."""
 
 from __future__ import annotations
