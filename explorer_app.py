@@ -27,6 +27,7 @@ PAGES = (
     ("timeline_page", "Timeline", "timeline"),
     ("latent_page", "Latent space", "latent"),
     ("mode_collapse_page", "Mode collapse", "mode-collapse"),
+    ("train_page", "Train", "train"),
 )
 
 
@@ -36,9 +37,13 @@ def parse_args(argv: Sequence[str]) -> session.AppConfig:
     p.add_argument("--runs", default=str(DEFAULT_RUNS), help="runs root (default: checkpoints/ next to this file)")
     p.add_argument("--classifier", default=None, help="folder of classifier weights (default: checkpoints/classifier)")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1, see below)")
+    p.add_argument("--data", default=os.environ.get("EMOGAN_DATA"), help="FER2013 for the Train page")
+    p.add_argument("--allow-training", action="store_true",
+                   help="let the Train page start and stop runs when the app is served beyond localhost")
     args, _ = p.parse_known_args([a for a in argv if a != "--"])
     return session.AppConfig(Path(args.runs).expanduser(),
-                             Path(args.classifier).expanduser() if args.classifier else None, max(1, args.threads))
+                             Path(args.classifier).expanduser() if args.classifier else None, max(1, args.threads),
+                             args.data, args.allow_training)
 
 
 def _page(module: str) -> Callable[[], None]:

@@ -79,6 +79,17 @@ def weight_iterations(info: RunInfo) -> list[int]:
     return its[1] if its else []
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def _run_config(path: str, stamp_: int) -> dict:
+    return dict(Run(path).config)
+
+
+def run_config(info: RunInfo) -> dict:
+    """The run's config.json ({} when it cannot be read)."""
+    got, _ = attempt(_run_config, str(info.path), stamp(info))
+    return got or {}
+
+
 def iteration_options(runs: Sequence[RunInfo]) -> list[int]:
     """The snapshot iterations of any of the runs."""
     its: set[int] = set()

@@ -37,6 +37,8 @@ class AppConfig:
     runs_root: Path
     classifier_dir: Path | None = None     # None: the shipped weights (checkpoints/classifier)
     threads: int = 1                       # torch intra-op threads of the app process
+    data: str | None = None                # FER2013 for the Train page (default: $EMOGAN_DATA)
+    allow_training: bool = False           # start and stop runs even when served beyond this machine
 
 
 @dataclass

@@ -8,14 +8,13 @@ other; the executor starts it and says when it has ended.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Protocol
 
 from emogan.errors import DataError
+from emogan.runs.launch import launch
 
 
 class Handle(Protocol):
@@ -39,12 +38,8 @@ class LocalHandle:
         self._next()
 
     def _next(self) -> None:
-        argv = self.argvs.pop(0)
-        env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
-        with open(self.log_path, "a") as log:
-            # A session of its own: Ctrl-C in the sweep's terminal reaches the sweep, which passes it on once.
-            self.proc = subprocess.Popen([sys.executable, "-m", "emogan", *argv], stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        # A session of its own: Ctrl-C in the sweep's terminal reaches the sweep, which passes it on once.
+        self.proc = launch(self.argvs.pop(0), self.log_path, self.threads)
 
     def poll(self) -> int | None:
         if self.status is not None:
