@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from emogan.models import REGISTRY
+from emogan.runs import launch
 from emogan.views.curves import QUANTITIES, tail_mean
 
 from . import charts, common, loaders, session
@@ -72,9 +73,14 @@ def _table(runs: list) -> None:
         df, err = loaders.losses(r)
         last = df.iloc[-1] if df is not None and len(df) else None
         finite = df[np.isfinite(df["loss_G"]) & np.isfinite(df["loss_D"])] if df is not None else None
+        pace = launch.pace(r.path, r.iters) if launch.holder(r.path) else None     # training now
+        done = pace.iteration if pace else r.iteration
         rows.append({
-            "run": r.name, "model": r.model, "emotion": r.emotion, "data": r.dataset, "state": r.state,
-            "iteration": f"{r.iteration}/{r.iters}" if r.iters else str(r.iteration),
+            "run": r.name, "model": r.model, "emotion": r.emotion, "data": r.dataset,
+            "state": "training" if pace else r.state,
+            "iteration": f"{done}/{r.iters}" if r.iters else str(done),
+            "it/s": _number(pace.rate if pace else None, 1),
+            "ETA": f"{int(pace.eta_s) // 60}m{int(pace.eta_s) % 60:02d}s" if pace and pace.eta_s else "–",
             "loss G (last)": _number(last["loss_G"] if last is not None else None),
             "loss D (last)": _number(last["loss_D"] if last is not None else None),
             "loss G (mean, last 10%)": _number(tail_mean(finite, "loss_G")),

@@ -26,6 +26,8 @@ SPEED = "speed"
 JUDGE = "judge"
 BANDS = "seed_bands"               # draw a model's runs at several seeds as a mean line with a min-max band
 LAST_TICK = "_last_tick"
+FOLLOW = "follow_newest"           # while runs train: the iteration follows their newest snapshot
+LIVE_SIGNATURE = "_live_signature" # what the live refresh saw on disk last time
 
 # The app opens on the original project's slides: their first iteration, and their span as the range.
 DEFAULT_ITERATION = ORIGINAL_ITERATIONS[0]

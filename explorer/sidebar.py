@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
+from emogan.runs import launch
 from emogan.runs.catalog import RunInfo, default_selection, groups, seeds_of
 from emogan.runs.store import nearest
 
@@ -11,6 +14,7 @@ from . import loaders, session
 
 GROUP = "group"
 SPEEDS = (0.5, 1.0, 2.0, 4.0)      # snapshots per second while playing
+LIVE_S = 3.0        # the live refresh's period while selected runs train
 # A first look on a CPU: 300 iterations of two models take minutes there; the full 5000 want a GPU.
 TRAIN_HINT = "python -m emogan train --model M1,M7 --iters 300 --data PATH/TO/fer2013 --out {root}"
 
@@ -37,11 +41,36 @@ def render() -> None:
             "No run selected: pick runs in the sidebar" if not runs else
             "The selected runs have no snapshots yet: wait for the first one or pick other runs")
         session.set_selection(session.Selection(runs=runs, damaged=damaged, options=options, problem=problem))
+        training = [r for r in runs if launch.holder(r.path) or launch.measuring(r.path)]
+        if not training and st.session_state.pop(session.LIVE_SIGNATURE, None) is not None:
+            loaders.catalog.clear()     # they have just stopped: their final states, read afresh
+            st.rerun()
+        if training:
+            st.toggle("Follow the newest snapshot", key=session.FOLLOW, value=True,
+                      help="While the selected runs train: the iteration moves to each new snapshot")
+            # A timer only while something trains: an idle explorer does no work between clicks.
+            st.fragment(run_every=LIVE_S)(_watch)(tuple(str(r.path) for r in training))
+        if options and training and st.session_state.get(session.FOLLOW, True):
+            st.session_state[session.ITERATION] = options[-1]
         if options:
             _iteration_control(options)
         st.toggle("Judge emotions", key=session.JUDGE,
                   help="Write each generated face's predicted emotion and confidence under it (emotion classifier)")
         _damaged(damaged)
+
+
+def _watch(paths: tuple[str, ...]) -> None:
+    """Every LIVE_S seconds: when a training run wrote new loss rows, a snapshot or a metrics line, rerun the app.
+    Its loaders are cached by those files' times, so the rerun reads and redraws only what changed."""
+    signature = tuple(loaders.mtime(Path(p) / f) for p in paths for f in ("losses.csv", "index.json",
+                                                                           "metrics.jsonl"))
+    seen = st.session_state.get(session.LIVE_SIGNATURE)
+    st.session_state[session.LIVE_SIGNATURE] = signature
+    # When the last of them has stopped, one more rerun draws the final state and ends the timer.
+    ended = not any(launch.holder(Path(p)) or launch.measuring(Path(p)) for p in paths)
+    if (seen is not None and seen != signature) or ended:
+        loaders.catalog.clear()         # the runs' states and iterations, read afresh
+        st.rerun()
 
 
 def _pick_runs(usable: list[RunInfo]) -> list[RunInfo]:

@@ -111,3 +111,28 @@ def test_served_on_the_network_the_page_only_shows(tmp_path, monkeypatch):
     assert "served on 0.0.0.0" in _texts(at) and not [b for b in at.main.button if b.label == "Start"]
     at = open_app(root, "train", "--allow-training")
     assert [b for b in at.main.button if b.label == "Start"]
+
+
+def test_pages_follow_a_run_while_it_trains_and_stop_refreshing_after(tmp_path):
+    root = tmp_path / "runs"
+    run = root / "M4-all-s0"
+    proc = launch.launch(["train", "--model", "M4", "--data", str(FIXTURE), "--out", str(root), "--iters", "40",
+                          "--snapshot-every", "5", "--threads", "1", "--no-progress"], tmp_path / "train.log")
+    try:
+        _wait(lambda: launch.holder(run) and (run / "index.json").exists() and Run(run).snapshot_iterations())
+        at = open_app(root, "losses")
+        assert not at.exception, [e.value for e in at.exception]
+        assert [t for t in at.sidebar.toggle if t.label == "Follow the newest snapshot"]      # live: a timer
+        table = at.main.table[0].value
+        assert table.loc["M4-all-s0", "state"] == "training" and table.loc["M4-all-s0", "ETA"] != "–", table
+        newest = Run(run).snapshot_iterations()[-1]
+        _wait(lambda: Run(run).snapshot_iterations()[-1] > newest)
+        at.run()                                       # what the timer does once the files have changed
+        assert at.session_state["iteration"] == Run(run).snapshot_iterations()[-1] > newest
+        launch.stop(run)
+        _wait(lambda: not launch.holder(run))
+    finally:
+        proc.wait(timeout=120)
+    at.run()            # the timer's last tick: the run has stopped, so the app reruns once more, without a timer
+    assert not [t for t in at.sidebar.toggle if t.label == "Follow the newest snapshot"]    # nothing trains
+    assert at.main.table[0].value.loc["M4-all-s0", "state"] in ("interrupted", "done")
