@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import streamlit as st
 
 from emogan.runs.catalog import model_rank
 from emogan.views.curves import seed_bands
@@ -30,6 +31,13 @@ CLICK = """function (e) {
   for (let i = 0; i < grids; i++)
     if (chart.containPixel({gridIndex: i}, at)) return Math.round(chart.convertFromPixel({gridIndex: i}, at)[0]);
   return undefined;
+}"""
+
+# A zoom or pan: the iterations the first plot now spans (all plots of a chart move together).
+ZOOM = """function (e) {
+  const z = chart.getOption().dataZoom;
+  if (!z || !z.length || z[0].startValue === undefined) return undefined;
+  return {zoom: [Math.round(z[0].startValue), Math.round(z[0].endValue)]};
 }"""
 
 # For checks in a browser (the end-to-end tests, the latency benchmark): whether at least n of the charts inside the
@@ -301,10 +309,48 @@ def emotion_chart(mix: pd.DataFrame, title: str) -> dict:
 
 
 def show(options: dict, key: str, on_click: Callable[[str], None] | None = None, height: int = HEIGHT) -> None:
-    """Draw a chart in the current container; with `on_click`, a click in a plot area calls on_click(key), with the
-    clicked iteration in the component's value (`session.iteration_from_click`)."""
+    """Draw a chart in the current container. With `on_click` (the iteration charts), a click in a plot area calls
+    on_click(key) with the clicked iteration in the component's value (`session.iteration_from_click`), and the
+    plots zoom (mouse wheel) and pan (drag) along the iterations together; the zoom is kept in the session, so it
+    survives reruns and live refreshes, until "Reset zoom"."""
     from streamlit_echarts import st_echarts
     if on_click is None:
         st_echarts(options, height=f"{height}px", key=key)
+        return
+    zoom = st.session_state.get(zoom_key(key))
+    plots = len(options["xAxis"]) if isinstance(options["xAxis"], list) else 1
+    inside = {"type": "inside", "xAxisIndex": list(range(plots)), "filterMode": "none"}
+    if zoom:
+        inside.update(startValue=zoom[0], endValue=zoom[1])
+    st_echarts({**options, "dataZoom": [inside]}, height=f"{height}px", key=key,
+               events={"zr:click": CLICK, "datazoom": ZOOM}, on_change=lambda: _chart_event(key, on_click))
+    if zoom:
+        text, reset = st.columns([5, 1], vertical_alignment="center")
+        text.caption(f"Zoomed to iterations {zoom[0]}-{zoom[1]} (wheel to zoom, drag to pan)")
+        reset.button("Reset zoom", key=f"reset_zoom::{key}", on_click=st.session_state.pop, args=(zoom_key(key), None))
+
+
+def zoom_key(key: str) -> str:
+    return f"zoom::{key}"
+
+
+def zoom_from_event(event) -> tuple[int, int] | None:
+    """The (first, last) iteration a datazoom event sent ({'chart_event': {'zoom': [a, b]}}), or None."""
+    try:
+        value = event["chart_event"]
+    except (KeyError, TypeError):
+        value = getattr(event, "chart_event", None)
+    if not isinstance(value, dict) or not isinstance(value.get("zoom"), list) or len(value["zoom"]) != 2:
+        return None
+    a, b = value["zoom"]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)) or a >= b:
+        return None
+    return int(a), int(b)
+
+
+def _chart_event(key: str, on_click: Callable[[str], None]) -> None:
+    zoom = zoom_from_event(st.session_state.get(key))
+    if zoom is not None:
+        st.session_state[zoom_key(key)] = zoom
     else:
-        st_echarts(options, height=f"{height}px", key=key, events={"zr:click": CLICK}, on_change=lambda: on_click(key))
+        on_click(key)

@@ -311,3 +311,69 @@ def test_the_shipped_m4_collapse_is_shaded_and_the_sidebar_jumps_to_it(demo_serv
     assert _slider(page) == "3900"
     assert_no_errors(page)
     page.screenshot(path=str(SHOTS / "mode-collapse-m4-3900.png"), full_page=True)
+
+
+# ---------------------------------------------------------------- a run training while the page is open
+
+@pytest.fixture
+def training_server(tmp_path_factory):
+    from emogan.runs import launch
+
+    root = tmp_path_factory.mktemp("live-runs")
+    run = root / "M7-all-s0"
+    proc = launch.launch(["train", "--model", "M7", "--data", str(REPO / "tests" / "fixtures" / "fer2013"),
+                          "--out", str(root), "--iters", "4000", "--snapshot-every", "10", "--weights-every", "1000",
+                          "--threads", "1", "--no-progress"], root.parent / "live-train.log")
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "index.json").exists() or '"iteration": 30' not in (run / "index.json").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        with _serving(root, tmp_path_factory) as url:
+            yield url, run
+    finally:
+        launch.stop(run)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _table_iteration(pg) -> int:
+    cell = pg.locator("[data-testid=stMain] [data-testid=stTable] td", has_text="/4000").first.inner_text()
+    return int(cell.split("/")[0])
+
+
+def test_a_training_run_updates_live_and_a_zoom_survives_refreshes_and_clicks(training_server, page):
+    url, run = training_server
+    page.goto(f"{url}/")
+    settle(page, quiet=0.3)
+    page.wait_for_function(DRAWN_JS, arg=[CURVES, 1])
+    page.locator("[data-testid=stSidebar]").get_by_text("Follow the newest snapshot").click()   # stay put
+    first = _table_iteration(page)
+    # No reload: the sidebar's timer reruns the app when the loss log grows.
+    page.wait_for_function("n => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stTable] td')]"
+                           ".some(td => td.innerText.endsWith('/4000') && parseInt(td.innerText) > n)", arg=first)
+    box = page.locator(f"{CURVES} .echarts-container").bounding_box()
+    x, y = box["x"] + box["width"] * 0.25, box["y"] + 28 + 26 + 110
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -400)                          # zoom in on the Loss G plot
+    zoomed = page.locator("[data-testid=stMain]").get_by_text("Zoomed to iterations").first
+    zoomed.wait_for()
+    span = zoomed.inner_text()
+    seen = _table_iteration(page)
+    page.wait_for_function("n => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stTable] td')]"
+                           ".some(td => td.innerText.endsWith('/4000') && parseInt(td.innerText) > n)", arg=seen)
+    assert page.locator("[data-testid=stMain]").get_by_text(span).count() == 1        # through a refresh
+    before = _slider(page)
+    page.mouse.click(x, y)
+    page.wait_for_function(f"v => document.querySelector('{SLIDER}')?.getAttribute('aria-valuetext') !== v",
+                           arg=before)
+    settle(page, quiet=0.3)
+    assert page.locator("[data-testid=stMain]").get_by_text(span).count() == 1        # through a click
+    assert_no_errors(page)
+    page.screenshot(path=str(SHOTS / "losses-live-zoomed.png"), full_page=True)
+    page.locator("[data-testid=stMain]").get_by_role("button", name="Reset zoom").click()
+    page.wait_for_function("() => ![...document.querySelectorAll('[data-testid=stMain] *')]"
+                           ".some(e => e.childElementCount === 0 && e.innerText?.startsWith('Zoomed to'))")
