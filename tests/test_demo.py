@@ -1,9 +1,10 @@
 """The shipped demo in checkpoints/: what a fresh clone promises (models trained on the full FER2013 training set for
 5000 iterations as the manifest says, a snapshot every 50 iterations, generator weights at the original project's
-iterations, metrics, 72 MB at most for the runs), and that the explorer opens on it.
+iterations, metrics, 110 MiB at most with the classifier), the per-emotion runs measured against their own
+emotion's faces, and that the explorer opens on it.
 
-The demo was trained on the CPU (the sweeps in scripts/sweeps/); the shipped runs are the manifest's. The checks themselves
-always run once, on a small export made here, so they are known to catch what they look for."""
+The demo was trained on the CPU (the sweeps in scripts/sweeps/); the shipped runs are the manifest's. The checks
+themselves always run once, on a small export made here, so they are known to catch what they look for."""
 
 from __future__ import annotations
 
@@ -29,7 +30,10 @@ BUDGET_MIB = 110              # checkpoints/ in all: the runs and the classifier
 TRAINING_FACES = 28709        # FER2013's training split: the demo runs learn from all of it
 # The extra seeds shipped light (loss log, metrics, grids at the original's iterations and the end, weights at the
 # end): M7 and the best of M1..M6 by FER-FID at 5000 (M2).
-EXTRA_SEEDS = {"M7": [1, 2], "M2": [1]}
+EXTRA_SEEDS = {"M7": [1, 2], "M2": [1, 2]}
+# The original's per-emotion GANs: the new M7 and M3 of the original's ladder, on FER2013's faces of one emotion.
+PER_EMOTION = {"M7": ["disgust", "fear", "happy"], "M3": ["disgust", "fear", "happy"]}
+EMOTION_FACES = {"happy": (7215, 895), "disgust": (436, 56), "fear": (4097, 496)}    # (train, validation)
 
 shipped = pytest.mark.skipif(not (DEMO / "manifest.json").is_file(),
                              reason="no shipped demo in checkpoints/ yet")
@@ -49,6 +53,11 @@ def check_run(entry: dict, run: Run) -> None:
     if light is not None:          # a light extra seed: grids at the original's iterations and the end
         assert run.snapshot_iterations() == light == sorted({*ORIGINAL_ITERATIONS, iters}), entry["name"]
         assert run.weight_iterations() == [iters] and "grids of" in entry["thinned"], entry["name"]
+        return
+    if entry.get("thinned", "").endswith(f"generator weights at {iters}"):     # a per-emotion run: weights at the end
+        assert run.weight_iterations() == [iters], entry["name"]
+        assert run.snapshot_iterations() == sorted(set(range(50, iters + 1, 50)) | set(ORIGINAL_ITERATIONS)), \
+            entry["name"]
         return
     # A snapshot every `snapshot_every` (at most 50) iterations, and where the original project saved faces
     # (`train` adds those, 4110 among them), and at the end; generator weights at the original ones and the end.
@@ -127,14 +136,17 @@ def test_the_checks_catch_missing_weights_a_missing_loss_row_and_a_wrong_size(sm
 def test_the_shipped_runs_are_registry_models_trained_as_the_campaign_says():
     entries = _manifest(DEMO)["runs"]
     assert entries
-    models = [e["model"] for e in entries if e["seed"] == 0]
+    models = [e["model"] for e in entries if e["seed"] == 0 and e["emotion"] == "all"]
     assert sorted(models) == sorted(REGISTRY), models        # one run of each model at seed 0, M1..M8
-    extra = {}
+    extra, emotions = {}, {}
     for e in entries:
         if e["seed"] != 0:
             extra.setdefault(e["model"], []).append(e["seed"])
+        if e["emotion"] != "all":
+            emotions.setdefault(e["model"], []).append(e["emotion"])
     assert {m: sorted(s) for m, s in extra.items()} == EXTRA_SEEDS
-    for e in entries:
+    assert {m: sorted(s) for m, s in emotions.items()} == PER_EMOTION
+    for e in (e for e in entries if e["emotion"] == "all"):
         run = Run(DEMO / e["name"])
         c = run.config
         assert (c["emotion"], c["batch"], c["iters"]) == ("all", 64, 5000), e["name"]
@@ -142,6 +154,48 @@ def test_the_shipped_runs_are_registry_models_trained_as_the_campaign_says():
         assert GANConfig.from_dict(c["model_config"]) == get_config(e["model"]), e["name"]
         assert c["data"]["n_images"] == TRAINING_FACES and c["data"]["split"] == "train", e["name"]
         assert e["iterations"] == 5000 and e["commit"] and e["precision"] in ("fp32", "bf16-autocast"), e["name"]
+
+
+@shipped
+def test_the_per_emotion_runs_learn_from_and_are_measured_against_their_own_emotion():
+    from emogan.metrics.records import read_config
+    from emogan.metrics.verdict import episodes
+
+    for e in (e for e in _manifest(DEMO)["runs"] if e["emotion"] != "all"):
+        run = Run(DEMO / e["name"])
+        train_n, val_n = EMOTION_FACES[e["emotion"]]
+        c = run.config
+        assert (c["emotion"], c["batch"], c["iters"], c["seed"]) == (e["emotion"], 64, 5000, 0), e["name"]
+        assert GANConfig.from_dict(c["model_config"]) == get_config(e["model"]), e["name"]
+        assert c["data"]["n_images"] == train_n and c["data"]["split"] == "train", e["name"]
+        config = read_config(run.path)
+        assert config["reference"]["emotion"] == e["emotion"] and config["reference"]["split"] == "validation"
+        assert config["reference"]["n_images"] == val_n and config["train"]["n_images"] == train_n, e["name"]
+        assert f"the {val_n} validation faces of emotion '{e['emotion']}'" in config["reference_choice"]
+        assert ("biased far upward" in config["reference_choice"]) == (val_n < 500), e["name"]
+        b = config["baselines"]
+        assert b["fer_fid_real"] > 0 and b["coverage_real"] > 0.9 and b["memorised_rate_real"] is not None
+        metrics = read_metrics(run.path)
+        # Memorisation is measured at every measured snapshot, for the disgust runs too.
+        assert metrics["memorised_rate"].notna().all() and len(metrics) == 100, e["name"]
+        memorised = metrics["memorised_rate"] > b["memorised_rate_real"] + 0.10
+        flagged = {it for ep in episodes(metrics, b) if ep.kind == "memorisation" for it in range(ep.first, ep.last + 1)}
+        assert set(metrics.loc[memorised & (metrics["coverage"] >= 0.2), "iteration"]) <= flagged, e["name"]
+
+
+@shipped
+def test_the_explorer_s_emotion_filter_shows_the_per_emotion_runs():
+    from test_explorer_app import open_app
+
+    at = open_app(DEMO, "losses")
+    group = next(s for s in at.sidebar.selectbox if s.label == "Emotion · dataset")
+    labels = [o for o in group.options if o.startswith("disgust")]
+    assert labels and any(o.startswith("happy") for o in group.options) and any(o.startswith("fear")
+                                                                                 for o in group.options)
+    group.set_value(labels[0]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    chosen = next(m for m in at.sidebar.multiselect if m.label == "Runs").value
+    assert sorted(chosen) == ["M3-disgust-s0", "M7-disgust-s0"]
 
 
 @shipped
