@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None, start: str | None = None) -> None:
     st.set_page_config(page_title="EmoGAN Explorer", layout="wide")
     session.configure(parse_args(sys.argv[1:] if argv is None else argv))
     nav = st.navigation(pages(start))
-    sidebar.render()
+    sidebar.render(watch_losses=nav.url_path in ("", "losses"))
     nav.run()
 
 

@@ -321,6 +321,70 @@ def bench_browser_floor() -> dict[str, float] | None:
     return marks
 
 
+# ---------------------------------------------------------------- (e) live refresh while a run trains
+
+def bench_live(root: Path, work: Path, data: str, seconds: float = 45.0, page_path: str = "side-by-side"
+               ) -> dict[str, float] | None:
+    """Seven runs of --runs (one per model but M7) and an M7 training into the same root from FER2013 at `data`,
+    the side-by-side page open with all eight selected and following the newest snapshot: the server's CPU per
+    live refresh (one every sidebar.LIVE_S while the run trains), the wall time from each new snapshot on disk to
+    its faces on screen, and the server's CPU over 10 s once nothing trains. None without a browser."""
+    import shutil
+
+    from emogan.runs import launch
+    from emogan.runs.catalog import default_selection, groups, list_runs
+    from explorer.sidebar import LIVE_S
+
+    if not CHROMIUM.exists():
+        return None
+    first = next(iter(groups(list_runs(root)).values()))
+    for name in default_selection(first, limit=8):
+        if not name.startswith("M7-"):
+            shutil.copytree(root / name, work / name)
+    run = work / "M7-all-s0"
+    proc = launch.launch(["train", "--model", "M7", "--data", data, "--out", str(work), "--iters", "2000",
+                          "--threads", "1", "--no-progress"], work.parent / "live-train.log")
+    marks: dict[str, float] = {}
+    try:
+        while not (run / "index.json").exists() or not json.loads((run / "index.json").read_text())["snapshots"]:
+            time.sleep(0.2)
+        with _browser_on(REPO / "explorer_app.py", ["--runs", str(work)], marks) as (page, server, t0):
+            page.goto(page.url.rstrip("/") + "/" + page_path)
+            page.wait_for_selector("[data-testid=stSidebar] .st-key-iteration_slider", timeout=120_000)
+            time.sleep(5)
+            c0, w0 = _proc_cpu(server.pid), time.perf_counter()
+            lags = []
+            while time.perf_counter() - w0 < seconds and proc.poll() is None:
+                snaps = json.loads((run / "index.json").read_text())["snapshots"]
+                newest = snaps[-1]["iteration"]
+                while json.loads((run / "index.json").read_text())["snapshots"][-1]["iteration"] == newest:
+                    if proc.poll() is not None:
+                        break
+                    time.sleep(0.02)
+                t_disk = time.perf_counter()
+                newest = json.loads((run / "index.json").read_text())["snapshots"][-1]["iteration"]
+                page.wait_for_function("it => document.querySelector("
+                                       "'[data-testid=stSidebar] .st-key-iteration_slider input[type=range]')"
+                                       "?.getAttribute('aria-valuetext') === String(it)", arg=newest, timeout=60_000)
+                page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=60_000)
+                lags.append(time.perf_counter() - t_disk)
+            c1, w1 = _proc_cpu(server.pid), time.perf_counter()
+            marks["refreshes"] = (w1 - w0) / LIVE_S
+            marks["server CPU per refresh"] = (c1 - c0) / marks["refreshes"]
+            marks["snapshot to screen, median"] = statistics.median(lags) if lags else float("nan")
+            marks["snapshot to screen, max"] = max(lags) if lags else float("nan")
+            launch.stop(run)
+            proc.wait(timeout=120)
+            time.sleep(2 * LIVE_S)
+            c2 = _proc_cpu(server.pid)
+            time.sleep(10)
+            marks["server CPU over 10 s idle"] = _proc_cpu(server.pid) - c2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return marks
+
+
 # ---------------------------------------------------------------- (d) a sweep's worth of runs
 
 def scaled_copy(root: Path, dest: Path, n: int) -> int:
@@ -374,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=5, help="new endpoints for (b)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads, as the app sets them (default 1)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--live", default=None, metavar="DATA",
+                        help="only (e): a live refresh while an M7 run trains from FER2013 at DATA beside seven runs "
+                             "of --runs")
     parser.add_argument("--scale", type=int, default=None, metavar="N",
                         help="only (d): the landing page's cold start and an iteration change with the runs of --runs, "
                              "then with copies of them (as further seeds) up to N runs, in this one process")
@@ -394,6 +461,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; torch threads {args.threads}")
         if args.scale:
             return bench_scale(root, Path(tmp) / "scaled", args.scale, args.visits)
+        if args.live:
+            for label, path in (("side by side", "side-by-side"), ("runs and losses", "")):
+                work = Path(tmp) / f"live-{path or 'losses'}"
+                work.mkdir()
+                got = bench_live(root, work, args.live, page_path=path)
+                print(f"(e) live refresh, 8 runs selected, one training, {label} page following the newest "
+                      "snapshot: " + (", ".join(f"{k} {v:.3f}" for k, v in got.items()) if got else
+                                      f"skipped (no {CHROMIUM})"))
+            print("    goals: at most 0.150 s of server CPU per refresh, a snapshot on screen within 5 s")
+            return 0
         a = b = None
         if not args.cold_only:
             a = bench_iteration(root, args.visits)

@@ -19,7 +19,8 @@ LIVE_S = 3.0        # the live refresh's period while selected runs train
 TRAIN_HINT = "python -m emogan train --model M1,M7 --iters 300 --data PATH/TO/fer2013 --out {root}"
 
 
-def render() -> None:
+def render(watch_losses: bool = True) -> None:
+    """`watch_losses`: the page shows the loss log, so new loss rows are worth a live refresh."""
     cfg = session.config()
     infos, err = loaders.catalog(str(cfg.runs_root))
     usable = [i for i in infos if i.error is None]
@@ -49,9 +50,11 @@ def render() -> None:
             st.toggle("Follow the newest snapshot", key=session.FOLLOW, value=True,
                       help="While the selected runs train: the iteration moves to each new snapshot")
             # A timer only while something trains: an idle explorer does no work between clicks.
-            st.fragment(run_every=LIVE_S)(_watch)(tuple(str(r.path) for r in training))
-        if options and training and st.session_state.get(session.FOLLOW, True):
-            st.session_state[session.ITERATION] = options[-1]
+            files = ("index.json", "metrics.jsonl") + (("losses.csv",) if watch_losses else ())
+            st.fragment(run_every=LIVE_S)(_watch)(tuple(str(r.path) for r in training), files)
+        newest = max((its[-1] for its in (loaders.snapshots(r) for r in training) if its), default=None)
+        if newest is not None and st.session_state.get(session.FOLLOW, True):
+            session.set_iteration(newest)       # the training runs' newest, not the finished runs' last
         if options:
             _iteration_control(options)
         st.toggle("Judge emotions", key=session.JUDGE,
@@ -59,11 +62,11 @@ def render() -> None:
         _damaged(damaged)
 
 
-def _watch(paths: tuple[str, ...]) -> None:
-    """Every LIVE_S seconds: when a training run wrote new loss rows, a snapshot or a metrics line, rerun the app.
-    Its loaders are cached by those files' times, so the rerun reads and redraws only what changed."""
-    signature = tuple(loaders.mtime(Path(p) / f) for p in paths for f in ("losses.csv", "index.json",
-                                                                           "metrics.jsonl"))
+def _watch(paths: tuple[str, ...], files: tuple[str, ...]) -> None:
+    """Every LIVE_S seconds: when a training run wrote what the page shows (a snapshot, a metrics line, and on the
+    loss page new loss rows), rerun the app. Its loaders are cached by those files' times, so the rerun reads and
+    redraws only what changed."""
+    signature = tuple(loaders.mtime(Path(p) / f) for p in paths for f in files)
     seen = st.session_state.get(session.LIVE_SIGNATURE)
     st.session_state[session.LIVE_SIGNATURE] = signature
     # When the last of them has stopped, one more rerun draws the final state and ends the timer.
