@@ -145,7 +145,7 @@ def _table(root: Path, allowed: bool) -> None:
         state = "training" if pid else "measuring" if measuring else r.state
         rows.append({"run": r.name, "model": r.model, "emotion": r.emotion, "state": state,
                      "iteration": f"{p.iteration if pid else r.iteration}/{r.iters}",
-                     "it/s": round(p.rate, 1) if pid and p.rate else None,
+                     "it/s": f"{p.rate:.1f}" if pid and p.rate else "",
                      "ETA": _eta(p.eta_s) if pid else "", "measured": _measured(r)})
         actions.append((r, pid, measuring, state))
     st.markdown("#### Runs")
@@ -156,7 +156,8 @@ def _table(root: Path, allowed: bool) -> None:
     if not allowed:
         return
     for r, pid, measuring, state in actions:
-        if not (pid or state in ("interrupted", "running", "done")):
+        if not (pid or state in ("interrupted", "running") or (state == "done" and not measuring
+                                                                and _measured(r) != f"up to {r.iters}")):
             continue
         text, b1 = st.columns([6, 1], vertical_alignment="center")
         text.markdown(f"`{r.name}`: {state}")
@@ -164,7 +165,7 @@ def _table(root: Path, allowed: bool) -> None:
             b1.button("Stop", key=f"stop::{r.name}", on_click=_stop, args=(r,), width="stretch")
         elif state in ("interrupted", "running"):       # "running" without a holder: killed, resumable
             b1.button("Resume", key=f"resume::{r.name}", on_click=_resume, args=(r, root), width="stretch")
-        elif state == "done" and not measuring:
+        else:
             b1.button("Measure", key=f"measure::{r.name}", on_click=_measure, args=(r, root), width="stretch")
 
 

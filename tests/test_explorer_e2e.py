@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
 PAGES = {"losses": "", "side-by-side": "side-by-side", "timeline": "timeline", "latent": "latent",
-         "mode-collapse": "mode-collapse"}
+         "mode-collapse": "mode-collapse", "train": "train"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 pytestmark = [
