@@ -67,7 +67,7 @@ def test_a_sweep_stopped_with_ctrl_c_then_killed_with_its_jobs_ends_as_if_never_
     the same sweep run uninterrupted (with the kill harness's loss-log reader and weight comparison)."""
     import random
 
-    iters = 60
+    iters = 40
     ref = tmp_path / "reference"
     assert main(["sweep", *GRID, "--iters", str(iters), "--root", str(ref)]) == 0
     root = tmp_path / "runs"
@@ -76,14 +76,14 @@ def test_a_sweep_stopped_with_ctrl_c_then_killed_with_its_jobs_ends_as_if_never_
     log = tmp_path / "sweep.log"
 
     sweep = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    _wait_for_rows(sweep, root / NAMES[0] / "losses.csv", rng.randint(5, 40), log)
+    _wait_for_rows(sweep, root / NAMES[0] / "losses.csv", rng.randint(5, 30), log)
     sweep.send_signal(signal.SIGINT)
     assert sweep.wait(timeout=120) == 130, log.read_text()[-2000:]
     text = log.read_text()
     assert "stopping 2 running jobs" in text and "| interrupted |" in text, text[-2000:]
 
     sweep = subprocess.Popen(cmd, cwd=REPO, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    _wait_for_rows(sweep, root / NAMES[2] / "losses.csv", rng.randint(5, 40), log)
+    _wait_for_rows(sweep, root / NAMES[2] / "losses.csv", rng.randint(5, 30), log)
     sweep.kill()
     sweep.wait()
     for name in NAMES:                      # the jobs: each holds its run's lock, which names its pid
