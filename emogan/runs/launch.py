@@ -32,7 +32,7 @@ def launch(argv: list[str], log: Path, threads: int | None = None) -> subprocess
 def holder(run_dir: Path, lock: str = TRAIN_LOCK) -> int | None:
     """The pid of the process holding the run's lock (training it, or measuring it), None if nobody holds it."""
     path = Path(run_dir) / lock
-    if not path.exists():
+    if not path.exists() or not os.access(path, os.W_OK):     # a read-only copy of a run is trained by nobody
         return None
     try:
         FolderLock(Path(run_dir), lock, "checked").acquire().release()
