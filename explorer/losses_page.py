@@ -80,7 +80,7 @@ def _table(runs: list) -> None:
             "state": "training" if pace else r.state,
             "iteration": f"{done}/{r.iters}" if r.iters else str(done),
             "it/s": _number(pace.rate if pace else None, 1),
-            "ETA": f"{int(pace.eta_s) // 60}m{int(pace.eta_s) % 60:02d}s" if pace and pace.eta_s else "–",
+            "ETA": (launch.duration(pace.eta_s) if pace else "") or "–",
             "loss G (last)": _number(last["loss_G"] if last is not None else None),
             "loss D (last)": _number(last["loss_D"] if last is not None else None),
             "loss G (mean, last 10%)": _number(tail_mean(finite, "loss_G")),

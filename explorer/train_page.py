@@ -146,7 +146,7 @@ def _table(root: Path, allowed: bool) -> None:
         rows.append({"run": r.name, "model": r.model, "emotion": r.emotion, "state": state,
                      "iteration": f"{p.iteration if pid else r.iteration}/{r.iters}",
                      "it/s": f"{p.rate:.1f}" if pid and p.rate else "",
-                     "ETA": _eta(p.eta_s) if pid else "", "measured": _measured(r)})
+                     "ETA": launch.duration(p.eta_s) if pid else "", "measured": _measured(r)})
         actions.append((r, pid, measuring, state))
     st.markdown("#### Runs")
     if not rows:
@@ -168,12 +168,6 @@ def _table(root: Path, allowed: bool) -> None:
         else:
             b1.button("Measure", key=f"measure::{r.name}", on_click=_measure, args=(r, root), width="stretch")
 
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    return f"{s // 60}m{s % 60:02d}s"
 
 
 def _measured(info: RunInfo) -> str:

@@ -199,3 +199,14 @@ def test_the_demo_campaign_files_name_every_shipped_run():
         pytest.skip("no shipped demo")
     shipped = {e["name"] for e in json.loads(manifest.read_text())["runs"]}
     assert shipped <= names, sorted(shipped - names)
+
+
+def test_the_dataset_comes_from_emogan_data_when_neither_flag_nor_file_gives_one(monkeypatch):
+    from emogan.sweeps.spec import load_spec
+
+    monkeypatch.setenv("EMOGAN_DATA", str(FIXTURE))
+    assert load_spec(None).data == str(FIXTURE)
+    assert load_spec(None, data="elsewhere").data == "elsewhere"
+    monkeypatch.delenv("EMOGAN_DATA")
+    with pytest.raises(Exception, match="no dataset given"):
+        load_spec(None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from emogan.cli import positive_int
@@ -56,10 +57,8 @@ def run(args: argparse.Namespace) -> int:
     given = {k: getattr(args, k) for k in ("models", "seeds", "emotions", "root", "data", "iters", "batch",
                                            "snapshot_every", "threads", "parallel", "executor", "measure", "export")}
     spec = load_spec(args.file, **given)
-    if not spec.data and os.environ.get("EMOGAN_DATA"):
-        spec = load_spec(args.file, **{**given, "data": os.environ["EMOGAN_DATA"]})
     if spec.parallel is None:
-        spec = type(spec)(**{**spec.__dict__, "parallel": max(1, (os.cpu_count() or 1) // spec.threads)})
+        spec = replace(spec, parallel=max(1, (os.cpu_count() or 1) // spec.threads))
     root = Path(spec.root)
     if spec.executor == "submitit":
         executor = SubmititExecutor(root / ".submitit", spec.threads, dict(spec.slurm))

@@ -91,3 +91,11 @@ def pace(run_dir: Path, iters: int, window: int = 200) -> Pace:
         rate = (rows[-1][0] - rows[0][0]) / (rows[-1][1] - rows[0][1])
     eta = (iters - it) / rate if rate else None
     return Pace(it, iters, rate, eta)
+
+
+def duration(seconds: float | None) -> str:
+    """'12m05s' or '1h02m' ('' when unknown): how the sweeps and the explorer print times and ETAs."""
+    if seconds is None:
+        return ""
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emogan.errors import EmoganError, first_line
+from emogan.runs.launch import duration
 from emogan.runs.lock import TRAIN_LOCK, FolderLock
 from emogan.runs.store import LOSSES, Run
 from emogan.sweeps.executors import Handle
@@ -123,7 +124,7 @@ def run_sweep(spec: SweepSpec, executor, *, out: Callable[[str], None] = print, 
                 s.seconds = time.monotonic() - s.started
                 s.result = "finished" if rc == 0 else "interrupted" if rc == 130 else f"failed (exit {rc})"
                 tail = "" if rc == 0 else f"; see {logs / (s.job.name + '.log')}"
-                out(f"{s.job.name}: {s.result} in {_duration(s.seconds)}{tail}")
+                out(f"{s.job.name}: {s.result} in {duration(s.seconds)}{tail}")
             bar.update(sum(_done(spec, s) for s in todo if s.plan != "measure"))
     except KeyboardInterrupt:
         out(f"stopping {len(running)} running jobs: each writes its snapshot; the same command continues the sweep")
@@ -179,21 +180,17 @@ class _Progress:
             rate = done / max(now - self.t0, 1e-9)
             eta = (self.total - done) / rate if rate > 0 else None
             self.out(f"progress: {done}/{self.total} iterations, {rate:.1f} it/s"
-                     + (f", ETA {_duration(eta)}" if eta is not None else ""))
+                     + (f", ETA {duration(eta)}" if eta is not None else ""))
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
 
-def _duration(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
 
 def _table(spec: SweepSpec, states: list[JobState], out: Callable[[str], None]) -> None:
     out("| job | state | time | run folder |")
     out("|---|---|---|---|")
     for s in states:
-        out(f"| {s.job.name} | {s.result or s.plan} | {_duration(s.seconds) if s.seconds else ''} | "
+        out(f"| {s.job.name} | {s.result or s.plan} | {duration(s.seconds) if s.seconds else ''} | "
             f"{Path(spec.root) / s.job.name} |")

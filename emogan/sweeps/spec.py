@@ -3,6 +3,7 @@ and the jobs it expands to (each one `train` command, then optionally one `metri
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -70,6 +71,8 @@ def load_spec(path: str | Path | None, **overrides: Any) -> SweepSpec:
     if path is not None:
         values = _read_toml(Path(path))
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if not values.get("data") and os.environ.get("EMOGAN_DATA"):
+        values["data"] = os.environ["EMOGAN_DATA"]
     where = f" in {path}" if path is not None else ""
     known = {f.name for f in fields(SweepSpec)}
     unknown = sorted(set(values) - known)
