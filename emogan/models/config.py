@@ -53,6 +53,11 @@ class GANConfig:
     # > 0: an auxiliary-classifier head on D (AC-GAN; StudioGAN's ACGAN-Mod with cond_lambda 1.0): D learns the
     # emotion of real faces with cross-entropy, and G is pushed to draw faces it classifies as the emotion asked.
     ac_weight: float = 0.0
+    # What the auxiliary head reads: "pooled" -- D's last features mean-pooled over the 12x12 positions, which
+    # loses where a mouth or a brow is; "flat" -- the same features kept in place; "net" -- a small CNN of its
+    # own beside D's (three conv stages, no spectral norm), so the emotion is learnt without the Lipschitz bound
+    # that keeps D's features nearly alike. All are standardised over the batch before the linear layer.
+    ac_head: str = "pooled"
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -12,6 +12,22 @@ from emogan.models.config import GANConfig
 from emogan.models.init import keras_init
 
 
+AC_HEADS = ("pooled", "flat", "net")
+AC_NET_CHANNELS = (32, 64, 128)
+
+
+def _emotion_net() -> nn.Sequential:
+    """The "net" auxiliary head's own features: three 3x3 conv + BatchNorm + LeakyReLU stages, each followed by
+    a 2x2 max-pool (48 -> 24 -> 12 -> 6), flattened so the head still knows where each feature is."""
+    layers: list[nn.Module] = []
+    cin = 1
+    for cout in AC_NET_CHANNELS:
+        layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2),
+                   nn.MaxPool2d(2)]
+        cin = cout
+    return nn.Sequential(*layers, nn.Flatten())
+
+
 class Discriminator(nn.Module):
     def __init__(self, cfg: GANConfig):
         super().__init__()
@@ -41,8 +57,17 @@ class Discriminator(nn.Module):
         # On features standardised over the batch, not spectrally normalised: under spectral norm D's pooled features
         # differ between faces by about 0.004, so a plain linear head on them stays at the class prior for hundreds
         # of steps (the pilots saw that); normalising them is what ReACGAN does for the same reason.
-        self.classify = nn.Sequential(nn.BatchNorm1d(cin, affine=False), keras_init(nn.Linear(cin, cfg.n_labels))) \
-            if cfg.ac_weight > 0 else None
+        self.classify = self.ac_net = None
+        if cfg.ac_weight > 0:
+            if cfg.ac_head not in AC_HEADS:
+                raise ValueError(f"unknown ac_head {cfg.ac_head!r}: expected one of {', '.join(AC_HEADS)}")
+            if cfg.ac_head == "net":
+                self.ac_net = _emotion_net()
+                width = AC_NET_CHANNELS[-1] * 6 * 6
+            else:
+                width = cin * side * side if cfg.ac_head == "flat" else cin
+            self.classify = nn.Sequential(nn.BatchNorm1d(width, affine=False),
+                                          keras_init(nn.Linear(width, cfg.n_labels)))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None,
                 with_emotions: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -59,4 +84,6 @@ class Discriminator(nn.Module):
             return out
         if self.classify is None:
             raise ValueError(f"{self.cfg.name} has no auxiliary-classifier head")
-        return out, self.classify(h.mean(dim=(2, 3)))      # (N,), (N, 7)
+        head = self.cfg.ac_head
+        feats = self.ac_net(x) if head == "net" else h.flatten(1) if head == "flat" else h.mean(dim=(2, 3))
+        return out, self.classify(feats)                     # (N,), (N, 7)

@@ -82,12 +82,15 @@ def step(s: TrainState, cfg: GANConfig, data: torch.Tensor, batch: int, losses: 
     with amp():
         fake = s.G(z)                                                 # (B, 1, 48, 48)
     ac = cfg.ac_weight > 0
-    D = (lambda x, y: s.D(x, y, with_emotions=ac)) if cfg.conditional else (lambda x, y: s.D(x))
+
+    def D(x: torch.Tensor, y: torch.Tensor | None, emotions: bool = False):
+        return s.D(x, y, with_emotions=emotions) if cfg.conditional else s.D(x)
 
     s.D.requires_grad_(True)
     with amp():
-        real_out, fake_out = D(aug(real), y_real), D(aug(fake.detach()), y_fake)
-    real_logits, fake_logits = (real_out[0], fake_out[0]) if ac else (real_out, fake_out)
+        # The head reads real faces only in D's step (ACGAN-Mod), so the fakes skip it.
+        real_out, fake_logits = D(aug(real), y_real, ac), D(aug(fake.detach()), y_fake)
+    real_logits = real_out[0] if ac else real_out
     # Losses in float32 from the logits: bf16 would keep three significant digits of the logged curves.
     real_logits, fake_logits = real_logits.float(), fake_logits.float()
     loss_D = d_loss_fn(real_logits, fake_logits)
@@ -99,7 +102,7 @@ def step(s: TrainState, cfg: GANConfig, data: torch.Tensor, batch: int, losses: 
 
     s.D.requires_grad_(False)                                         # G's step needs no gradient for D's weights
     with amp():
-        fake_out_G = D(aug(fake), y_fake)
+        fake_out_G = D(aug(fake), y_fake, ac)
     loss_G = g_loss_fn((fake_out_G[0] if ac else fake_out_G).float())
     if ac:      # G is pushed towards faces D's head reads as the emotion asked for
         loss_G = loss_G + cfg.ac_weight * F.cross_entropy(fake_out_G[1].float(), y_fake)
