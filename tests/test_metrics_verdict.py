@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emogan.metrics.verdict import STREAK, Episode, collapse_signs, episodes, verdict, verdicts
+from emogan.metrics.verdict import STREAK, WARMUP, Episode, collapse_signs, episodes, verdict, verdicts
 
 
 def frame(dup, msssim=None, coverage=None, real=0.1, memorised=None):
@@ -57,6 +57,19 @@ def test_episodes_known_answers():
     assert (mixed.kind, mixed.first, mixed.last, mixed.worst) == ("collapse", 150, 200, 200)
 
 
+def test_after_the_warmup_coverage_far_below_the_runs_best_is_dropped_modes_even_while_it_rises():
+    its = [WARMUP - 100, WARMUP, WARMUP + 100, WARMUP + 200, WARMUP + 300, WARMUP + 400]
+    df = frame([0.0] * 6, coverage=[0.2, 0.22, 0.24, 0.4, 0.55, 0.6]).assign(iteration=its)
+    # 0.24 < half of 0.6 after the warm-up; 0.22 at WARMUP is still judged against the best so far (0.22)
+    [e] = episodes(df)
+    assert (e.first, e.last, e.kind, e.signs) == (WARMUP + 100, WARMUP + 100, "dropped modes",
+                                                 "coverage 0.24 of the run's best 0.60")
+    # the verdict at an iteration sees the run up to there: at WARMUP + 200 the best is 0.4, and 0.24 is above 0.2
+    assert verdict(df, WARMUP + 200).text == f"healthy at {WARMUP + 200}"
+    assert verdicts(df)["text"].iloc[3] == f"healthy at {WARMUP + 200}"
+    assert verdicts(df)["text"].iloc[-1] == f"healthy at {WARMUP + 400}; dropped modes {WARMUP + 100} (1 snapshot)"
+
+
 def test_memorisation_is_measured_against_the_real_faces_own_rate():
     df = frame([0.0] * 3, coverage=[0.5, 0.5, 0.5], memorised=[0.08, 0.15, 0.9])
     signs = collapse_signs(df, {"memorised_rate_real": 0.082})
@@ -94,5 +107,6 @@ def test_the_shipped_m4_collapse_at_3900_is_an_episode(name):
         pytest.skip("no shipped demo")
     eps = episodes(read_metrics(run), (read_config(run) or {}).get("baselines"))
     assert any(e.kind == "collapse" and e.first <= 3900 <= e.last and e.worst == 3900 for e in eps)
-    healthy = run.parent / "M1-all-s0"        # the shipped M1 never loses coverage or variety after its start
+    healthy = run.parent / "M7-all-s0"        # the shipped M7 never loses coverage or variety after its start
     assert episodes(read_metrics(healthy), (read_config(healthy) or {}).get("baselines")) == []
+    assert verdict(read_metrics(healthy)).text == "healthy at 5000"

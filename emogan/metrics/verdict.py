@@ -1,7 +1,8 @@
 """Episodes of collapse and the one-line verdict of a run ("healthy at 5000; collapsed 3900-3950 (2 snapshots)").
 
 The rule, on the metrics lines of one run (thresholds below). Signs count once the run has started: its best
-coverage so far is at least 0.2 (an untrained start is bad for every model and would only say so). A snapshot
+coverage (so far, or after WARMUP the run's best as below) is at least 0.2 (an untrained start is bad for every
+model and would only say so). A snapshot
 shows signs of
   collapse       -- its faces are alike: duplicate_rate >= 1% (at least 1 pair in 100 of its N faces is
                     near-identical, pixels.NEAR_IDENTICAL; real faces have almost none, FER2013 validation
@@ -10,7 +11,10 @@ shows signs of
   memorisation   -- memorised_rate (faces closer than NEAR_IDENTICAL to their nearest training face) at least
                     0.10 above the real validation faces' own rate (FER2013 holds near-copies across its
                     splits: about 8% of validation faces), so real faces scored as a run show none;
-  dropped modes  -- coverage < 50% of the best the run has reached so far, while the faces stay varied.
+  dropped modes  -- coverage < 50% of the run's best while the faces stay varied. Until iteration WARMUP the
+                    best is the best so far (a fall from a level reached); after it, the best of all the run's
+                    measured snapshots up to the verdict's iteration: by then a run covering less than half
+                    of what it covers at its best is missing modes, whether they fell away or have not come.
 An episode is a maximal streak of measured snapshots with signs, even one snapshot, named for its strongest sign
 (collapse, then memorisation, then dropped modes); its worst snapshot is the one with the lowest coverage.
 
@@ -32,6 +36,7 @@ DUPLICATE_RATE = 0.01
 MSSSIM_MARGIN = 0.10
 COVERAGE_DROP = 0.5
 COVERAGE_MIN_BEST = 0.2
+WARMUP = 1000                  # 64,000 faces at batch 64: every model of the ladder is past its untrained start
 STREAK = 3
 MEMORISED_MARGIN = 0.10        # memorised_rate this far above real validation faces' own (FER2013: ~8%)
 KINDS = ("collapse", "memorisation", "dropped modes")     # strongest first: an episode is named for its strongest
@@ -63,13 +68,16 @@ def collapse_signs(df: pd.DataFrame, baselines: dict[str, float | None] | None =
     metrics_config.json (memorised_rate_real; msssim_real is in every line)."""
     df = df.sort_values("iteration").reset_index(drop=True)
     real_memorised = _num((baselines or {}).get("memorised_rate_real")) or 0.0
-    flags, kinds, reasons, best = [], [], [], -np.inf
-    for _, row in df.iterrows():
+    coverage = pd.to_numeric(df["coverage"], errors="coerce") if "coverage" in df else pd.Series(np.nan, df.index)
+    so_far = coverage.cummax().ffill().to_numpy(dtype=np.float64)          # NaN until the first coverage
+    run_best = float(coverage.max()) if coverage.notna().any() else np.nan
+    flags, kinds, reasons = [], [], []
+    for i, row in df.iterrows():
         dup, ms, ms_real, cov, mem = (_num(row.get(k)) for k in ("duplicate_rate", "msssim", "msssim_real",
                                                                 "coverage", "memorised_rate"))
-        if cov is not None:
-            best = max(best, cov)
-        started = cov is None or best >= COVERAGE_MIN_BEST      # without coverage, from the first snapshot
+        after = int(row["iteration"]) > WARMUP
+        best = run_best if after else so_far[i]
+        started = not np.isfinite(best) or best >= COVERAGE_MIN_BEST      # without coverage, from the first
         signs: list[tuple[str, str]] = []
         if started:
             if dup is not None and dup >= DUPLICATE_RATE:
@@ -79,8 +87,10 @@ def collapse_signs(df: pd.DataFrame, baselines: dict[str, float | None] | None =
             if mem is not None and mem >= real_memorised + MEMORISED_MARGIN:
                 signs.append(("memorisation", f"{100 * mem:.0f}% of faces near-copies of training faces "
                                               f"(real faces: {100 * real_memorised:.0f}%)"))
-            if cov is not None and cov < COVERAGE_DROP * best:
-                signs.append(("dropped modes", f"coverage {cov:.2f} of best {best:.2f}"))
+            if cov is not None and cov < COVERAGE_DROP * so_far[i]:
+                signs.append(("dropped modes", f"coverage {cov:.2f} of best {so_far[i]:.2f}"))
+            elif cov is not None and after and cov < COVERAGE_DROP * run_best:
+                signs.append(("dropped modes", f"coverage {cov:.2f} of the run's best {run_best:.2f}"))
         kind = next((k for k in KINDS if any(s[0] == k for s in signs)), "")
         flags.append(bool(signs))
         kinds.append(kind)
@@ -150,11 +160,10 @@ def verdicts(df: pd.DataFrame, baselines: dict[str, float | None] | None = None)
     columns = ["iteration", "state", "since", "text", "reason"]
     if df is None or len(df) == 0:
         return pd.DataFrame(columns=columns)
-    signs = collapse_signs(df, baselines)
-    its, flags, reasons = signs["iteration"].tolist(), signs["flag"].tolist(), signs["reason"].tolist()
-    eps = episodes(df, baselines)
-    rows = [_with_episodes(_judge(its[:i + 1], flags[:i + 1], reasons[:i + 1]),
-                           [e for e in eps if e.first <= its[i]]) for i in range(len(its))]
+    # Each verdict sees the snapshots up to its iteration only, as verdict(df, iteration) does: the run's best
+    # after the warm-up is the best up to there.
+    df = df.sort_values("iteration").reset_index(drop=True)
+    rows = [verdict(df.iloc[:i + 1], None, baselines) for i in range(len(df))]
     return pd.DataFrame([[getattr(v, c) for c in columns] for v in rows], columns=columns)
 
 
