@@ -131,7 +131,7 @@ def test_the_pair_search_can_use_the_measured_faces(measured):
 
 @pytest.mark.skipif(not (REPO / "checkpoints" / "M4-all-s0" / "metrics.jsonl").exists(), reason="no shipped demo")
 def test_the_shipped_m4_episode_is_listed_shaded_and_reachable(tmp_path):
-    root = tmp_path / "runs"                  # M4 and M1 of the shipped demo: one collapse, one healthy run
+    root = tmp_path / "runs"                  # M4 and M1 of the shipped demo: collapses, and a healthy run's two dips
     for name in ("M1-all-s0", "M4-all-s0"):
         shutil.copytree(REPO / "checkpoints" / name, root / name)
     at = open_page(root)
@@ -140,7 +140,10 @@ def test_the_shipped_m4_episode_is_listed_shaded_and_reachable(tmp_path):
     assert "collapsed 3900-3950 (2 snapshots): MS-SSIM 0.43 vs 0.10 real" in listed
     shaded = [s for c in specs(at) for s in c["series"] if s.get("id", "").startswith("episodes:M4-all-s0:")]
     assert shaded and [3875, 3975] in [[a["xAxis"], b["xAxis"]] for s in shaded for a, b in s["markArea"]["data"]]
-    assert not [s for c in specs(at) for s in c["series"] if s.get("id", "").startswith("episodes:M1-all-s0:")]
+    # M1's only episodes are its two low-coverage snapshots at 1350 and 1700, shaded in its own colour
+    m1 = [[a["xAxis"], b["xAxis"]] for c in specs(at) for s in c["series"]
+          if s.get("id", "").startswith("episodes:M1-all-s0:") for a, b in s["markArea"]["data"]]
+    assert m1 and {tuple(span) for span in m1} == {(1325, 1375), (1675, 1725)}
     next(b for b in at.main.button if b.label == "Show 3900").click().run()
     assert at.session_state["iteration"] == 3900
     assert "**M4 at 3900**, worst of the episode" in "\n".join(m.value for m in at.main.markdown)
