@@ -11,7 +11,6 @@ from torch.nn.utils.parametrizations import spectral_norm
 from emogan.models.config import GANConfig
 from emogan.models.init import keras_init
 
-
 AC_HEADS = ("pooled", "flat", "net")
 AC_NET_CHANNELS = (32, 64, 128)
 
