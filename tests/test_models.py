@@ -15,7 +15,9 @@ EXPECTED_PARAMS = {  # name: (G, D)
     "M5": (401633, 333313), "M6": (401633, 93185),
     "M7": (401633 + 2 * 100 * (128 + 64 + 32), 92929),   # M3 + self-modulation: z -> gain and bias of each BN
     # M7 + the one-hot's Dense weights; D + its emotion embedding + the auxiliary head (128 -> 7 with biases)
-    "M8": (401633 + 2 * 100 * (128 + 64 + 32) + 7 * 64 * 36, 92929 + 7 * 128 + 128 * 7 + 7),
+    # D: M7's, the projection's 7x128 embedding, the head's own three conv + BN stages and its linear layer
+    "M8": (401633 + 2 * 100 * (128 + 64 + 32) + 7 * 64 * 36,
+           92929 + 7 * 128 + (9 * 32 + 64) + (9 * 32 * 64 + 128) + (9 * 64 * 128 + 256) + 128 * 36 * 7 + 7),
 }
 
 
@@ -75,7 +77,7 @@ def test_transpose_and_upsample_variants_differ_in_layers():
 def test_m8_is_m7_made_conditional_and_its_emotion_matters():
     fields = [f.name for f in dataclasses.fields(GANConfig) if f.name not in ("name", "summary", "expect", "extras")]
     assert [f for f in fields if getattr(get_config("M8"), f) != getattr(get_config("M7"), f)] == \
-        ["conditional", "d_projection_pool", "ac_weight"]
+        ["conditional", "d_projection_pool", "ac_weight", "ac_head"]
     torch.manual_seed(0)
     G, D = build_generator("M8").eval(), build_discriminator("M8").eval()
     z = torch.randn(1, 100).repeat(7, 1)

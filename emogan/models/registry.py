@@ -57,10 +57,12 @@ M7 = register(M3.replace(
 ))
 # M8 is M7 asked for an emotion: the original trained one GAN per emotion (happy, disgust, fear); one conditional
 # model draws all seven, and the classifier checks that it draws the one asked for.
+# Its auxiliary head is a small CNN of its own (ac_head "net"): at 1500 iterations of the pilots it doubled the
+# label accuracy of the head on D's pooled features (34% against 16%), which mean-pooling and spectral norm starve.
 M8 = register(M7.replace(
-    name="M8", conditional=True, d_projection_pool="sum", ac_weight=1.0,
+    name="M8", conditional=True, d_projection_pool="sum", ac_weight=1.0, ac_head="net",
     summary="M7 made conditional: G takes z and the emotion's one-hot, D adds a sum-pooled projection term and an "
-            "auxiliary emotion classifier",
+            "auxiliary emotion classifier with a small CNN of its own",
     expect="M7's stability, and faces of the emotion asked for (label accuracy well above 1/7 by the classifier)",
 ))
 
