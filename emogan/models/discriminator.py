@@ -62,7 +62,7 @@ class Discriminator(nn.Module):
                 raise ValueError(f"unknown ac_head {cfg.ac_head!r}: expected one of {', '.join(AC_HEADS)}")
             if cfg.ac_head == "net":
                 self.ac_net = _emotion_net()
-                width = AC_NET_CHANNELS[-1] * 6 * 6
+                width = AC_NET_CHANNELS[-1] * (48 // 2 ** len(AC_NET_CHANNELS)) ** 2     # 128 x 6 x 6
             else:
                 width = cin * side * side if cfg.ac_head == "flat" else cin
             self.classify = nn.Sequential(nn.BatchNorm1d(width, affine=False),
