@@ -6,7 +6,7 @@ a click in a plot setting the app's iteration. ECharts (through streamlit-echart
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -136,36 +136,51 @@ def curve_panel(data: pd.DataFrame, quantities: dict[str, str], models: dict[str
     long frame: the raw line goes through all of a run's rows, the smoothed line through the grid rows all runs
     share, so a plot's tooltip lists every run at the iteration under the pointer."""
     names = trace_labels(models)
-    datasets, series, legend = [], [], []
-    for run, d in data.groupby("run", sort=False):
-        color, label = color_for(models.get(run, ""), run), names.get(run, run)
-        legend.append(label)
-        line = {"type": "line", "name": label, "color": color, "showSymbol": False}
-        grid = {"iteration": d.loc[d["on_grid"] & (d["quantity"] == next(iter(quantities))), "iteration"].tolist()}
-        for i, q in enumerate(quantities):
-            part = d[d["quantity"] == q]
-            on_grid = part[part["on_grid"]]
-            grid |= {f"raw {q}": values(on_grid["raw"], positive=log),
-                     f"smoothed {q}": values(on_grid["smoothed"], positive=log)}
-            axes = {"xAxisIndex": i, "yAxisIndex": i}
-            if show_raw:
-                datasets.append({"id": f"{run}:{q}:raw", "source": {"iteration": part["iteration"].tolist(),
-                                                                     f"raw {q}": values(part["raw"], positive=log)}})
-                # out of the tooltip: ECharts lists only the series nearest the pointer, and raw rows differ by run
-                series.append(line | axes | {"id": f"{q}:{run}:raw", "datasetId": f"{run}:{q}:raw", "silent": True,
-                                             "tooltip": {"show": False}, "z": 1,
-                                             "encode": {"x": "iteration", "y": f"raw {q}"},
-                                             "lineStyle": {"width": 1, "opacity": 0.25}})
-            series.append(line | axes | {"id": f"{q}:{run}:smoothed", "datasetId": f"{run}:grid", "z": 2,
-                                         "encode": {"x": "iteration", "y": f"smoothed {q}"},
-                                         "lineStyle": {"width": 2}})
-        datasets.append({"id": f"{run}:grid", "source": grid})
+    traces = [run_traces(d, quantities, color=color_for(models.get(run, ""), run), label=names.get(run, run),
+                         log=log, show_raw=show_raw) for run, d in data.groupby("run", sort=False)]
+    return mark_iteration(panel_options(traces, quantities, log=log), iteration)
+
+
+Traces = tuple[str, list[dict], list[dict]]     # (legend label, datasets, series) of one run in a panel
+
+
+def run_traces(d: pd.DataFrame, quantities: dict[str, str], *, color: str, label: str, log: bool = False,
+               show_raw: bool = True) -> Traces:
+    """One run's part of curve_panel, from its rows of the curve frame: a panel is these parts put together, so a
+    live refresh rebuilds only the part of the run that logged new losses."""
+    run = str(d["run"].iloc[0])
+    datasets, series = [], []
+    line = {"type": "line", "name": label, "color": color, "showSymbol": False}
+    grid = {"iteration": d.loc[d["on_grid"] & (d["quantity"] == next(iter(quantities))), "iteration"].tolist()}
+    for i, q in enumerate(quantities):
+        part = d[d["quantity"] == q]
+        on_grid = part[part["on_grid"]]
+        grid |= {f"raw {q}": values(on_grid["raw"], positive=log),
+                 f"smoothed {q}": values(on_grid["smoothed"], positive=log)}
+        axes = {"xAxisIndex": i, "yAxisIndex": i}
+        if show_raw:
+            datasets.append({"id": f"{run}:{q}:raw", "source": {"iteration": part["iteration"].tolist(),
+                                                                 f"raw {q}": values(part["raw"], positive=log)}})
+            # out of the tooltip: ECharts lists only the series nearest the pointer, and raw rows differ by run
+            series.append(line | axes | {"id": f"{q}:{run}:raw", "datasetId": f"{run}:{q}:raw", "silent": True,
+                                         "tooltip": {"show": False}, "z": 1,
+                                         "encode": {"x": "iteration", "y": f"raw {q}"},
+                                         "lineStyle": {"width": 1, "opacity": 0.25}})
+        series.append(line | axes | {"id": f"{q}:{run}:smoothed", "datasetId": f"{run}:grid", "z": 2,
+                                     "encode": {"x": "iteration", "y": f"smoothed {q}"},
+                                     "lineStyle": {"width": 2}})
+    datasets.append({"id": f"{run}:grid", "source": grid})
+    return label, datasets, series
+
+
+def panel_options(traces: Sequence[Traces], quantities: dict[str, str], *, log: bool = False) -> dict:
+    """The panel's chart from its runs' traces: the plots' places, axes, one legend and the tooltip."""
     # Two plots per row, each row PANEL_ROW px: its title, then the plot with its axis labels.
     place = [{"left": "0%" if i % 2 == 0 else "53%", "right": "53%" if i % 2 == 0 else "2%",
               "top": 28 + PANEL_ROW * (i // 2)} for i in range(len(quantities))]
-    options = {
+    return {
         "animation": False,
-        "legend": LEGEND | {"data": legend, "top": 0},      # one legend above the plots' titles
+        "legend": LEGEND | {"data": [t[0] for t in traces], "top": 0},      # one legend above the plots' titles
         "title": [{"text": t, "left": p["left"], "top": p["top"], "textStyle": {"fontSize": 14}}
                   for t, p in zip(quantities.values(), place)],
         "grid": [{"left": p["left"], "right": p["right"], "top": p["top"] + 26, "height": PANEL_ROW - 56,
@@ -174,10 +189,9 @@ def curve_panel(data: pd.DataFrame, quantities: dict[str, str], models: dict[str
                   for i in range(len(place))],
         "yAxis": [{"gridIndex": i, "type": "log" if log else "value", "scale": True} for i in range(len(place))],
         "tooltip": {"trigger": "axis", "confine": True, "formatter": _js(_CURVE_TOOLTIP)},
-        "dataset": datasets,
-        "series": series,
+        "dataset": [ds for t in traces for ds in t[1]],
+        "series": [se for t in traces for se in t[2]],
     }
-    return mark_iteration(options, iteration)
 
 
 def band_series(bands: pd.DataFrame, axes: dict | None = None, *, log: bool = False,

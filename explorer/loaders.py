@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,15 +20,19 @@ from emogan.runs.catalog import RunInfo, list_runs
 from emogan.runs.store import INDEX, LATENTS, LOSSES, Run, loss_log_notes, nearest
 from emogan.views import change_maps, curves, gallery
 
+from . import charts
+
 if TYPE_CHECKING:
     import torch
 
 T = TypeVar("T")
 
-# Per run and quantity: a chart's plot area is ~450 px wide, and its lowest and highest value per ~1.5 px draw the
-# same raw line as all 5000 (the smoothed line and tooltip take every 20th iteration); every point more is sent on
-# each rerun and drawn by the browser.
-PLOT_POINTS = 600
+# Per run and quantity: a chart's plot area is ~450 px wide, and its lowest and highest value in each of 200
+# slices draw the same raw line as all 5000 at about a point per pixel (the smoothed line and tooltip take every
+# 50th iteration, the original's logging interval). Every point more is sent on each rerun, live refreshes
+# included: the chart's options are most of the landing page's server time, and 600 points cost 0.55 MB of JSON
+# per rerun for eight runs, 400 points 0.3 MB.
+PLOT_POINTS = 400
 
 
 def attempt(fn: Callable[..., T], *args: Any, **kw: Any) -> tuple[T | None, str]:
@@ -107,23 +111,72 @@ def losses(info: RunInfo) -> tuple[pd.DataFrame | None, str]:
     return attempt(_losses, str(info.path), mtime(info.path / LOSSES))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _curves(keys: tuple[tuple[str, str, int], ...], weight: float) -> pd.DataFrame:
-    return curves.curve_frame({name: _losses(path, st_) for name, path, st_ in keys}, weight, max_points=PLOT_POINTS)
+class CurveKey(NamedTuple):
+    """What the smoothed curves of some runs depend on: each readable loss log's version (name, path, stamp), the
+    smoothing weight and the grid step the runs share."""
+    runs: tuple[tuple[str, str, int], ...]
+    weight: float
+    step: int
 
 
-CurveKey = tuple[tuple[tuple[str, str, int], ...], float]
+@st.cache_data(max_entries=128, show_spinner=False)
+def _last_logged(path: str, stamp_: int) -> int:
+    df = _losses(path, stamp_)
+    return int(df["iteration"].iloc[-1]) if len(df) else 0
 
 
 def curve_key(runs: Sequence[RunInfo], weight: float) -> CurveKey:
-    """What the smoothed curves of these runs depend on: each readable loss log's version, and the weight."""
-    keys = tuple((r.name, str(r.path), mtime(r.path / LOSSES)) for r in runs if losses(r)[0] is not None)
-    return keys, round(float(weight), 3)
+    keys, last = [], 0
+    for r in runs:
+        got, _ = attempt(_last_logged, str(r.path), mtime(r.path / LOSSES))
+        if got is not None:
+            keys.append((r.name, str(r.path), mtime(r.path / LOSSES)))
+            last = max(last, got)
+    return CurveKey(tuple(keys), round(float(weight), 3), curves.grid_step(last, PLOT_POINTS))
+
+
+# Per run, so that a live refresh recomputes only the run that logged new losses.
+@st.cache_data(max_entries=128, show_spinner=False)
+def _run_curves(name: str, path: str, stamp_: int, weight: float, step: int) -> pd.DataFrame:
+    return curves.run_curves(name, _losses(path, stamp_), weight, step, max_points=PLOT_POINTS)
 
 
 def curve_data(key: CurveKey) -> pd.DataFrame:
     """Smoothed and thinned curves of the runs whose losses can be read (the others are reported by the page)."""
-    return _curves(*key)
+    parts = [_run_curves(name, path, st_, key.weight, key.step) for name, path, st_ in key.runs]
+    return pd.concat(parts, ignore_index=True) if parts else curves.empty_curves()
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _run_traces(name: str, path: str, stamp_: int, weight: float, step: int, label: str, color: str, log: bool,
+                raw: bool) -> charts.Traces:
+    return charts.run_traces(_run_curves(name, path, stamp_, weight, step), curves.QUANTITIES, color=color,
+                             label=label, log=log, show_raw=raw)
+
+
+def curve_panel(key: CurveKey, models: dict[str, str], log: bool, raw: bool) -> dict:
+    """charts.curve_panel of the runs in `key` (without the iteration line), put together from each run's cached
+    traces."""
+    names = charts.trace_labels(models)
+    traces = [_run_traces(name, path, st_, key.weight, key.step, names.get(name, name),
+                          charts.color_for(models.get(name, ""), name), log, raw) for name, path, st_ in key.runs]
+    return charts.panel_options(traces, curves.QUANTITIES, log=log)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _loss_tail(path: str, stamp_: int) -> dict[str, float]:
+    """The runs table's loss figures: the last row's, and the mean over the last 10% of the finite rows."""
+    df = _losses(path, stamp_)
+    if not len(df):
+        return {}
+    last = df.iloc[-1]
+    finite = df[np.isfinite(df["loss_G"]) & np.isfinite(df["loss_D"])]
+    return {"loss_G": float(last["loss_G"]), "loss_D": float(last["loss_D"]), "seconds": float(last["seconds"]),
+            "tail_G": curves.tail_mean(finite, "loss_G"), "tail_D": curves.tail_mean(finite, "loss_D")}
+
+
+def loss_tail(info: RunInfo) -> tuple[dict[str, float] | None, str]:
+    return attempt(_loss_tail, str(info.path), mtime(info.path / LOSSES))
 
 
 def loss_labels(info: RunInfo, iteration: int) -> str:
@@ -137,18 +190,23 @@ def loss_labels(info: RunInfo, iteration: int) -> str:
 
 def run_problems(runs: Sequence[RunInfo]) -> list[str]:
     """One line per selected run that diverged, whose losses cannot be read, or whose loss log stops short."""
+    return [line for r in runs
+            for line in _problems(r.name, str(r.path), mtime(r.path / LOSSES), stamp(r), r.state, r.message)]
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _problems(name: str, path: str, loss_stamp: int, index_stamp: int, state: str, message: str) -> list[str]:
+    df, err = attempt(_losses, path, loss_stamp)
+    if err:
+        return [f"{name}: {err}"]
     lines = []
-    for r in runs:
-        df, err = losses(r)
-        if err:
-            lines.append(f"{r.name}: {err}")
-            continue
-        bad = curves.first_nonfinite(df)
-        if bad is not None:
-            lines.append(f"{r.name} diverged: losses are NaN/inf from iteration {bad}; its curves stop there")
-        elif r.state == "diverged":
-            lines.append(f"{r.name} diverged: {r.message or 'see its status'}")
-        lines += [f"{r.name}: {note}" for note in loss_log_notes(df, snapshots(r)) if note.startswith("loss log")]
+    bad = curves.first_nonfinite(df)
+    if bad is not None:
+        lines.append(f"{name} diverged: losses are NaN/inf from iteration {bad}; its curves stop there")
+    elif state == "diverged":
+        lines.append(f"{name} diverged: {message or 'see its status'}")
+    its, _ = attempt(_snapshots, path, index_stamp)
+    lines += [f"{name}: {note}" for note in loss_log_notes(df, its[0] if its else []) if note.startswith("loss log")]
     return lines
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from emogan.models import REGISTRY
 from emogan.runs import launch
-from emogan.views.curves import QUANTITIES, tail_mean
+from emogan.views.curves import QUANTITIES
 
 from . import charts, common, loaders, session
 
@@ -58,10 +58,9 @@ def _charts() -> None:
                 height=charts.panel_height(len(QUANTITIES)))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def _panel(key: loaders.CurveKey, models: tuple[tuple[str, str], ...], log: bool, raw: bool) -> dict:
-    """The four quantities' plots without the iteration line, cached (each call gets its own copy to add it to)."""
-    return charts.curve_panel(loaders.curve_data(key), QUANTITIES, dict(models), iteration=None, log=log, show_raw=raw)
+    """The four quantities' plots without the iteration line, from each run's cached traces."""
+    return loaders.curve_panel(key, dict(models), log, raw)
 
 
 def _table(runs: list) -> None:
@@ -70,22 +69,22 @@ def _table(runs: list) -> None:
     about half a second on a 2-core CPU)."""
     rows = []
     for r in runs:
-        df, err = loaders.losses(r)
-        last = df.iloc[-1] if df is not None and len(df) else None
-        finite = df[np.isfinite(df["loss_G"]) & np.isfinite(df["loss_D"])] if df is not None else None
+        tail, err = loaders.loss_tail(r)
+        tail = tail or {}
         pace = launch.pace(r.path, r.iters) if launch.holder(r.path) else None     # training now
         done = pace.iteration if pace else r.iteration
+        seconds = tail.get("seconds")
         rows.append({
             "run": r.name, "model": r.model, "emotion": r.emotion, "data": r.dataset,
             "state": "training" if pace else r.state,
             "iteration": f"{done}/{r.iters}" if r.iters else str(done),
             "it/s": _number(pace.rate if pace else None, 1),
             "ETA": (launch.duration(pace.eta_s) if pace else "") or "–",
-            "loss G (last)": _number(last["loss_G"] if last is not None else None),
-            "loss D (last)": _number(last["loss_D"] if last is not None else None),
-            "loss G (mean, last 10%)": _number(tail_mean(finite, "loss_G")),
-            "loss D (mean, last 10%)": _number(tail_mean(finite, "loss_D")),
-            "minutes": _number(float(last["seconds"]) / 60 if last is not None else None, 1),
+            "loss G (last)": _number(tail.get("loss_G")),
+            "loss D (last)": _number(tail.get("loss_D")),
+            "loss G (mean, last 10%)": _number(tail.get("tail_G")),
+            "loss D (mean, last 10%)": _number(tail.get("tail_D")),
+            "minutes": _number(seconds / 60 if seconds is not None else None, 1),
             "what it is": REGISTRY[r.model].summary if r.model in REGISTRY else "",
             "problem": err or r.message,
         })

@@ -67,32 +67,45 @@ def round_step(at_least: float) -> int:
         decade *= 10
 
 
+def grid_step(last_iteration: int, max_points: int = MAX_POINTS) -> int:
+    """The iterations the runs' smoothed lines share: every step-th, at most about max_points/2 of them up to the
+    selection's last iteration, the step a round number such as 10 or 20."""
+    return round_step(last_iteration / max(1, max_points // 2))
+
+
+def run_curves(run: str, losses: pd.DataFrame, weight: float, step: int,
+               quantities: Sequence[str] = tuple(QUANTITIES), max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """One run's part of `curve_frame`: its rows smoothed on every logged iteration first, then cut down to the
+    `envelope_rows` of its raw values and the grid rows (every step-th iteration and its last row)."""
+    its = losses["iteration"].to_numpy(dtype=np.int64)
+    on_grid = its % step == 0
+    on_grid[-1:] = True
+    parts = []
+    for q in quantities:
+        raw = losses[q].to_numpy(dtype=np.float64)
+        keep = envelope_rows(raw, max_points) | on_grid
+        parts.append(pd.DataFrame({"run": run, "quantity": q, "iteration": its[keep], "raw": raw[keep],
+                                   "smoothed": smooth(raw, weight)[keep], "on_grid": on_grid[keep]}))
+    return pd.concat(parts, ignore_index=True) if parts else empty_curves()
+
+
+def empty_curves() -> pd.DataFrame:
+    return pd.DataFrame({"run": pd.Series(dtype=str), "quantity": pd.Series(dtype=str),
+                         "iteration": pd.Series(dtype="int64"), "raw": pd.Series(dtype=float),
+                         "smoothed": pd.Series(dtype=float), "on_grid": pd.Series(dtype=bool)})
+
+
 def curve_frame(losses: Mapping[str, pd.DataFrame], weight: float = 0.6,
                 quantities: Sequence[str] = tuple(QUANTITIES), max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """Long frame (run, quantity, iteration, raw, smoothed, on_grid) of several runs' curves, smoothed on every
-    logged iteration first, then cut down: each run keeps the `envelope_rows` of its raw values and the rows of a
-    grid all the runs share (every step-th iteration, at most about max_points/2 of them, the step a round number
-    such as 10 or 20, and each run's last row).
+    """Long frame (run, quantity, iteration, raw, smoothed, on_grid) of several runs' curves (`run_curves` of each,
+    on the grid of `grid_step`).
 
     A chart draws the raw line through all the rows and the smoothed line through the grid rows, where every run
     has a value at the same iterations: what a tooltip comparing the runs at one iteration needs."""
     last = max((int(df["iteration"].max()) for df in losses.values() if len(df)), default=0)
-    step = round_step(last / max(1, max_points // 2))
-    parts = []
-    for run, df in losses.items():
-        its = df["iteration"].to_numpy(dtype=np.int64)
-        on_grid = its % step == 0
-        on_grid[-1:] = True
-        for q in quantities:
-            raw = df[q].to_numpy(dtype=np.float64)
-            keep = envelope_rows(raw, max_points) | on_grid
-            parts.append(pd.DataFrame({"run": run, "quantity": q, "iteration": its[keep], "raw": raw[keep],
-                                       "smoothed": smooth(raw, weight)[keep], "on_grid": on_grid[keep]}))
-    if not parts:
-        return pd.DataFrame({"run": pd.Series(dtype=str), "quantity": pd.Series(dtype=str),
-                             "iteration": pd.Series(dtype="int64"), "raw": pd.Series(dtype=float),
-                             "smoothed": pd.Series(dtype=float), "on_grid": pd.Series(dtype=bool)})
-    return pd.concat(parts, ignore_index=True)
+    step = grid_step(last, max_points)
+    parts = [run_curves(run, df, weight, step, quantities, max_points) for run, df in losses.items()]
+    return pd.concat(parts, ignore_index=True) if parts else empty_curves()
 
 
 def values_at(losses: pd.DataFrame, iteration: int) -> dict[str, float] | None:
