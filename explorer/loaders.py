@@ -377,7 +377,7 @@ def _signs(path: str, stamp_: int) -> tuple[list, list[int]]:
     if df.empty:
         return [], []
     signs = collapse_signs(df, baselines)
-    return episodes(df, baselines), signs.loc[signs["flag"], "iteration"].astype(int).tolist()
+    return episodes(df, baselines, signs), signs.loc[signs["flag"], "iteration"].astype(int).tolist()
 
 
 def episodes(info: RunInfo) -> list:

@@ -68,14 +68,20 @@ def collapse_signs(df: pd.DataFrame, baselines: dict[str, float | None] | None =
     metrics_config.json (memorised_rate_real; msssim_real is in every line)."""
     df = df.sort_values("iteration").reset_index(drop=True)
     real_memorised = _num((baselines or {}).get("memorised_rate_real")) or 0.0
-    coverage = pd.to_numeric(df["coverage"], errors="coerce") if "coverage" in df else pd.Series(np.nan, df.index)
+    # Whole columns as float arrays (NaN where absent or unreadable): the landing page judges every selected run
+    # when it opens, and a Python loop over rows is most of that.
+    col = {k: pd.to_numeric(df[k], errors="coerce").to_numpy(dtype=np.float64) if k in df
+           else np.full(len(df), np.nan) for k in ("duplicate_rate", "msssim", "msssim_real", "coverage",
+                                                    "memorised_rate")}
+    coverage = pd.Series(col["coverage"])
     so_far = coverage.cummax().ffill().to_numpy(dtype=np.float64)          # NaN until the first coverage
     run_best = float(coverage.max()) if coverage.notna().any() else np.nan
+    its = df["iteration"].astype("int64").to_numpy()
     flags, kinds, reasons = [], [], []
-    for i, row in df.iterrows():
-        dup, ms, ms_real, cov, mem = (_num(row.get(k)) for k in ("duplicate_rate", "msssim", "msssim_real",
-                                                                "coverage", "memorised_rate"))
-        after = int(row["iteration"]) > WARMUP
+    for i, it in enumerate(its):
+        dup, ms, ms_real, cov, mem = (_num(col[k][i]) for k in ("duplicate_rate", "msssim", "msssim_real",
+                                                                 "coverage", "memorised_rate"))
+        after = int(it) > WARMUP
         best = run_best if after else so_far[i]
         started = not np.isfinite(best) or best >= COVERAGE_MIN_BEST      # without coverage, from the first
         signs: list[tuple[str, str]] = []
@@ -95,8 +101,7 @@ def collapse_signs(df: pd.DataFrame, baselines: dict[str, float | None] | None =
         flags.append(bool(signs))
         kinds.append(kind)
         reasons.append("; ".join(text for _, text in signs))
-    return pd.DataFrame({"iteration": df["iteration"].astype("int64"), "flag": flags, "kind": kinds,
-                         "reason": reasons})
+    return pd.DataFrame({"iteration": its, "flag": flags, "kind": kinds, "reason": reasons})
 
 
 @dataclass(frozen=True)
@@ -117,11 +122,16 @@ class Episode:
         return f"{EPISODE_WORDS[self.kind]} {span} ({n})"
 
 
-def episodes(df: pd.DataFrame | None, baselines: dict[str, float | None] | None = None) -> list[Episode]:
-    """Every episode of a run, in order, from its metrics frame (and the real faces' baselines)."""
+def episodes(df: pd.DataFrame | None, baselines: dict[str, float | None] | None = None,
+             signs: pd.DataFrame | None = None) -> list[Episode]:
+    """Every episode of a run, in order, from its metrics frame (and the real faces' baselines); `signs`, when
+    the caller has them, are its collapse_signs."""
     if df is None or len(df) == 0 or "iteration" not in df:
         return []
-    signs = collapse_signs(df, baselines)
+    return _episodes(df, collapse_signs(df, baselines) if signs is None else signs)
+
+
+def _episodes(df: pd.DataFrame, signs: pd.DataFrame) -> list[Episode]:
     cov = df.sort_values("iteration")["coverage"].to_numpy(dtype=np.float64) if "coverage" in df else \
         np.full(len(signs), np.nan)
     out, i, n = [], 0, len(signs)
@@ -152,7 +162,7 @@ def verdict(df: pd.DataFrame, iteration: int | None = None,
         df = df[df["iteration"] <= iteration]
     signs = collapse_signs(df, baselines)
     v = _judge(signs["iteration"].tolist(), signs["flag"].tolist(), signs["reason"].tolist())
-    return _with_episodes(v, episodes(df, baselines))
+    return _with_episodes(v, _episodes(df, signs))
 
 
 def verdicts(df: pd.DataFrame, baselines: dict[str, float | None] | None = None) -> pd.DataFrame:
