@@ -217,4 +217,6 @@ def test_the_shipped_record_matches_the_shipped_file():
     assert faces.content_hash == info["validation"]["content_hash"]
     result = load_classifier().evaluate(faces.images, faces.labels, tta=True)
     assert result.n == info["validation"]["n"] == 3589
-    assert round(result.accuracy, 6) == info["validation"]["accuracy"]
+    # Another CPU's kernels (AVX2 against AVX-512, say) round the logits differently, which turns the verdict on a
+    # face or two whose top two emotions are a rounding apart; another weights file would differ on many more.
+    assert abs(result.accuracy - info["validation"]["accuracy"]) * result.n <= 3
