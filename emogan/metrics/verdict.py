@@ -128,10 +128,8 @@ def episodes(df: pd.DataFrame | None, baselines: dict[str, float | None] | None 
     the caller has them, are its collapse_signs."""
     if df is None or len(df) == 0 or "iteration" not in df:
         return []
-    return _episodes(df, collapse_signs(df, baselines) if signs is None else signs)
-
-
-def _episodes(df: pd.DataFrame, signs: pd.DataFrame) -> list[Episode]:
+    if signs is None:
+        signs = collapse_signs(df, baselines)
     cov = df.sort_values("iteration")["coverage"].to_numpy(dtype=np.float64) if "coverage" in df else \
         np.full(len(signs), np.nan)
     out, i, n = [], 0, len(signs)
@@ -162,7 +160,7 @@ def verdict(df: pd.DataFrame, iteration: int | None = None,
         df = df[df["iteration"] <= iteration]
     signs = collapse_signs(df, baselines)
     v = _judge(signs["iteration"].tolist(), signs["flag"].tolist(), signs["reason"].tolist())
-    return _with_episodes(v, _episodes(df, signs))
+    return _with_episodes(v, episodes(df, baselines, signs))
 
 
 def verdicts(df: pd.DataFrame, baselines: dict[str, float | None] | None = None) -> pd.DataFrame:
