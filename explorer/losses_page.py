@@ -85,7 +85,7 @@ def _table(runs: list) -> None:
             "loss G (mean, last 10%)": _number(tail.get("tail_G")),
             "loss D (mean, last 10%)": _number(tail.get("tail_D")),
             "minutes": _number(seconds / 60 if seconds is not None else None, 1),
-            "what it is": REGISTRY[r.model].summary if r.model in REGISTRY else "",
+            "what it is": r.summary or (REGISTRY[r.model].summary if r.model in REGISTRY else ""),
             "problem": err or r.message,
         })
     st.subheader("Runs")

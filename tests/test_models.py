@@ -13,12 +13,17 @@ from emogan.sampling import conditioned, generate
 EXPECTED_PARAMS = {  # name: (G, D)
     "M1": (399105, 92929), "M2": (401633, 92929), "M3": (401633, 92929), "M4": (401633, 333313),
     "M5": (401633, 333313), "M6": (401633, 93185),
-    "M7": (401633 + 2 * 100 * (128 + 64 + 32), 92929),   # M3 + self-modulation: z -> gain and bias of each BN
-    # M7 + the one-hot's Dense weights; D + its emotion embedding + the auxiliary head (128 -> 7 with biases)
-    # D: M7's, the projection's 7x128 embedding, the head's own three conv + BN stages and its linear layer
-    "M8": (401633 + 2 * 100 * (128 + 64 + 32) + 7 * 64 * 36,
-           92929 + 7 * 128 + (9 * 32 + 64) + (9 * 32 * 64 + 128) + (9 * 64 * 128 + 256) + 128 * 36 * 7 + 7),
+    # M3's G twice as wide (Dense to 128x6x6, 256/128/64 channels) with self-modulation (z -> gain and bias of
+    # each BN); a spectral-norm D of three strided stages (64, 128, 256) down to 6x6
+    "M7": (100 * 4608 + 2 * 4608 + 9 * (128 * 256 + 256 * 128 + 128 * 64) + 2 * (256 + 128 + 64) + 9 * 64 + 1
+           + 2 * 100 * (256 + 128 + 64),
+           9 * (64 + 64 * 128 + 128 * 256) + (64 + 128 + 256) + 256 * 36 + 1),
 }
+# M7 + the one-hot's Dense weights; D: M7's, the projection's 7x256 embedding, the head's own three conv + BN
+# stages and its linear layer
+EXPECTED_PARAMS["M8"] = (EXPECTED_PARAMS["M7"][0] + 7 * 4608,
+                         EXPECTED_PARAMS["M7"][1] + 7 * 256 + (9 * 32 + 64) + (9 * 32 * 64 + 128)
+                         + (9 * 64 * 128 + 256) + 128 * 36 * 7 + 7)
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
@@ -109,7 +114,7 @@ def _fixture_batch(n: int = 64):
 
 
 def test_m8s_projection_sum_pools_as_the_reference_does():
-    """Mean pooling would divide the emotion term by the 144 positions of D's 12x12 features."""
+    """Mean pooling would divide the emotion term by the number of positions of D's last features (6x6)."""
     x, y = _fixture_batch()
     terms = {}
     for pool in ("sum", "mean"):
@@ -118,7 +123,8 @@ def test_m8s_projection_sum_pools_as_the_reference_does():
         with torch.no_grad():
             h = D.features(x)
             terms[pool] = D(x, y) - D.fc(h.flatten(1)).squeeze(1)
-    assert torch.allclose(terms["sum"], 144 * terms["mean"], rtol=1e-4, atol=1e-6)
+    assert h.shape[-2:] == (6, 6)
+    assert torch.allclose(terms["sum"], 36 * terms["mean"], rtol=1e-4, atol=1e-6)
 
 
 def test_m8s_auxiliary_head_learns_the_emotion_of_real_faces_within_a_few_dozen_steps():

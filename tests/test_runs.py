@@ -142,6 +142,15 @@ def test_scan_describes_state_progress_and_dataset(root):
     assert info.dataset.startswith("fer2013 (") and info.group == f"all · {info.dataset}" and info.error is None
 
 
+def test_a_run_is_described_by_the_recipe_it_was_trained_with_not_the_registry_s(root, tmp_path):
+    """A registry id can move on to a new recipe; a run's own config says what it is."""
+    run = copy_run(root, tmp_path, "older")
+    config = json.loads((run / "config.json").read_text())
+    config["model_config"]["summary"] = "an earlier recipe of M3"
+    (run / "config.json").write_text(json.dumps(config))
+    assert scan_runs(tmp_path)[0].summary == "an earlier recipe of M3"
+
+
 def test_loss_log_notes_flag_divergence_and_a_short_log(root, tmp_path):
     run = Run(copy_run(root, tmp_path, "notes"))
     losses = run.losses()

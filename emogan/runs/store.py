@@ -148,6 +148,7 @@ class RunInfo:
     message: str = ""        # the trainer's status message (e.g. where it diverged)
     error: str | None = None
     seed: int | None = None  # the training seed: runs of one model and emotion at several seeds are compared as one
+    summary: str = ""        # the recipe the run was trained with, from its own config (a registry id can move on)
 
     @property
     def group(self) -> str:
@@ -305,9 +306,11 @@ def describe_run(root: str | Path, name: str) -> RunInfo:
         run = Run(path)
         status = run.status()
         seed = run.config.get("seed")
+        summary = (run.config.get("model_config") or {}).get("summary")
         return RunInfo(name, path, run.model, run.emotion, _dataset(run.config), str(status.get("state", "")),
                        int(status.get("iteration", 0) or 0), int(run.config.get("iters", 0) or 0),
-                       str(status.get("message", "") or ""), seed=seed if isinstance(seed, int) else None)
+                       str(status.get("message", "") or ""), seed=seed if isinstance(seed, int) else None,
+                       summary=summary if isinstance(summary, str) else "")
     except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
         return RunInfo(name, path, error=first_line(e))
 
