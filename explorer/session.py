@@ -64,7 +64,13 @@ def band_groups() -> dict[str, str] | None:
     """run -> the model it is drawn under, when "seeds as a band" is on (None: every run its own line)."""
     if not st.session_state.get(BANDS):
         return None
-    return {r.name: r.model or r.name for r in selection().runs}
+    runs = selection().runs
+    recipes: dict[str, set[str]] = {}
+    for r in runs:
+        recipes.setdefault(r.model, set()).add(r.recipe)
+    # Runs of one model id trained with two recipes are two bands, never one.
+    return {r.name: (f"{r.model} · {r.recipe}" if len(recipes[r.model]) > 1 else r.model) if r.model else r.name
+            for r in runs}
 
 
 def configure(cfg: AppConfig) -> None:

@@ -395,6 +395,30 @@ def test_the_seed_filter_selects_other_seeds_and_draws_them_as_bands(explorer_ru
     assert mean["data"] and all(h == 0 for _, h in band["data"])      # three copies of one run: no spread
 
 
+def test_runs_of_one_model_id_trained_with_two_recipes_are_two_bands(explorer_runs, tmp_path):
+    """A registry id can move on to a new recipe; its old runs must not be averaged with the new ones."""
+    from emogan.models.config import GANConfig
+    root = tmp_path / "runs"
+    shutil.copytree(explorer_runs, root)
+    for seed, lr_g in ((1, None), (2, 1e-3)):
+        dst = shutil.copytree(root / "M2-all-s0", root / f"M2-all-s{seed}")
+        cfg = json.loads((dst / "config.json").read_text())
+        if lr_g is not None:
+            cfg["model_config"]["lr_g"] = lr_g
+        (dst / "config.json").write_text(json.dumps(cfg | {"seed": seed, "name": dst.name}))
+    recipe = {s: GANConfig.from_dict(json.loads((root / f"M2-all-s{s}" / "config.json").read_text())["model_config"])
+              .recipe_id() for s in (0, 2)}
+    assert recipe[0] != recipe[2]
+    at = open_app(root, "losses")
+    seeds = next(m for m in at.sidebar.multiselect if m.label == "Seeds")
+    seeds.set_value([0, 1, 2]).run()
+    at.sidebar.toggle(key="seed_bands").set_value(True).run()
+    no_exception(at)
+    legend = charts(at)[0]["legend"]["data"]
+    assert f"M2 · {recipe[0]} (mean of 2)" in legend and f"M2 · {recipe[2]} (mean of 1)" in legend, legend
+    assert "M1 (mean of 1)" in legend
+
+
 def test_side_by_side_asks_a_conditional_model_for_one_emotion(tmp_path):
     from tiny import tiny_run
     root = tmp_path / "runs"

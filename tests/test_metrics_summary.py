@@ -87,6 +87,15 @@ def test_seeds_give_the_mean_and_range_of_a_model():
     assert table[2] == "| M7 | all | 0, 1, 2 | 6.00 (5.00-7.00) | 53.0% (50.0%-56.0%) |"
 
 
+def test_seeds_of_one_model_id_trained_with_two_recipes_are_not_averaged_together():
+    from emogan.metrics.summary import seed_rows
+    rows = [summary_row(f"M7-all-s{s}", "M7", frame([0.5, 0.5], [9.0, f]), 1000, 500, seed=s, recipe=recipe)
+            for s, f, recipe in ((0, 6.0, "aaaaaa"), (1, 5.0, "aaaaaa"), (2, 7.0, "bbbbbb"), (3, 8.0, "bbbbbb"))]
+    out = {r["model"]: r for r in seed_rows(rows)}
+    assert set(out) == {"M7 (recipe aaaaaa)", "M7 (recipe bbbbbb)"}
+    assert out["M7 (recipe aaaaaa)"]["fer_fid"] == (5.5, 5.0, 6.0) and out["M7 (recipe bbbbbb)"]["seeds"] == [2, 3]
+
+
 def test_report_lists_each_episode_on_its_own_line(tmp_path, capsys):
     root = tmp_path / "runs"
     tiny_run(root, "M1-all-s0", iters=10, snapshot_every=5)

@@ -148,7 +148,11 @@ def test_a_run_is_described_by_the_recipe_it_was_trained_with_not_the_registry_s
     config = json.loads((run / "config.json").read_text())
     config["model_config"]["summary"] = "an earlier recipe of M3"
     (run / "config.json").write_text(json.dumps(config))
-    assert scan_runs(tmp_path)[0].summary == "an earlier recipe of M3"
+    [info] = scan_runs(tmp_path)
+    assert info.summary == "an earlier recipe of M3" and info.recipe == scan_runs(root)[0].recipe   # same recipe
+    config["model_config"]["lr_g"] = 1e-3
+    (run / "config.json").write_text(json.dumps(config))
+    assert len(scan_runs(tmp_path)[0].recipe) == 6 and scan_runs(tmp_path)[0].recipe != info.recipe
 
 
 def test_loss_log_notes_flag_divergence_and_a_short_log(root, tmp_path):

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         seed = r.config.get("seed")
         rows.append(summary_row(r.name, str(r.config.get("model", "?")), df, args.at, args.start,
                                 emotion=str(r.config.get("emotion", "all")), seed=seed if isinstance(seed, int) else None,
+                                recipe=r.recipe,
                                 baselines=(read_config(r.path) or {}).get("baselines")))
     print(markdown(rows))
     if args.episodes:

@@ -47,10 +47,10 @@ def best_snapshot(df: pd.DataFrame | None, snapshots: list[int]) -> int | None:
 
 
 def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = WORST_FROM, *,
-                emotion: str = "all", seed: int | None = None,
+                emotion: str = "all", seed: int | None = None, recipe: str = "",
                 baselines: dict[str, float | None] | None = None) -> dict[str, Any]:
     """One run's line of the table: metrics at `at` and at its worst iteration, plus the verdict at `at`."""
-    out: dict[str, Any] = {"run": name, "model": model, "emotion": emotion, "seed": seed}
+    out: dict[str, Any] = {"run": name, "model": model, "emotion": emotion, "seed": seed, "recipe": recipe}
     here, worst = _at(df, at), worst_row(df, start)
     out["at"] = None if here is None else int(here["iteration"])
     out["worst"] = None if worst is None else int(worst["iteration"])
@@ -99,16 +99,21 @@ SEED_COLUMNS = (("fer_fid", "FER-FID"), ("coverage", "coverage"), ("label_accura
 
 
 def seed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per model and emotion trained at several seeds: the mean, min and max over its runs of the headline figures
-    at `at` (the spread that says whether two models really differ)."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    """Per model, emotion and recipe trained at several seeds: the mean, min and max over its runs of the headline
+    figures at `at` (the spread that says whether two models really differ). Where one model id was trained with
+    more than one recipe, each recipe is its own row, named by its fingerprint."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault((r["model"], r.get("emotion", "all")), []).append(r)
+        groups.setdefault((r["model"], r.get("emotion", "all"), r.get("recipe", "")), []).append(r)
+    recipes: dict[tuple[str, str], int] = {}
+    for model, emotion, _ in groups:
+        recipes[model, emotion] = recipes.get((model, emotion), 0) + 1
     out = []
-    for (model, emotion), members in groups.items():
+    for (model, emotion, recipe), members in groups.items():
         if len({m.get("seed") for m in members}) < 2:
             continue
-        row: dict[str, Any] = {"model": model, "emotion": emotion, "n": len(members),
+        name = f"{model} (recipe {recipe})" if recipes[model, emotion] > 1 else model
+        row: dict[str, Any] = {"model": name, "emotion": emotion, "n": len(members),
                                "seeds": sorted(m.get("seed") for m in members if m.get("seed") is not None)}
         for key, _ in SEED_COLUMNS:
             vals = [float(m[f"{key}@at"]) for m in members if not _missing(m.get(f"{key}@at"))]

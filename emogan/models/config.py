@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +70,12 @@ class GANConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return to_fields(self)
+
+    def recipe_id(self) -> str:
+        """A short fingerprint of what the model trains as, its name and descriptions aside: a registry id can
+        move on to a new recipe, and runs of two recipes must not be averaged as seeds of one model."""
+        fields = {k: v for k, v in self.to_dict().items() if k not in ("name", "summary", "expect", "extras")}
+        return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:6]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GANConfig:

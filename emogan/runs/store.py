@@ -149,6 +149,7 @@ class RunInfo:
     error: str | None = None
     seed: int | None = None  # the training seed: runs of one model and emotion at several seeds are compared as one
     summary: str = ""        # the recipe the run was trained with, from its own config (a registry id can move on)
+    recipe: str = ""         # that recipe's fingerprint (GANConfig.recipe_id): seeds are grouped by model and recipe
 
     @property
     def group(self) -> str:
@@ -174,6 +175,15 @@ class Run:
     name = property(lambda self: self.path.name)
     model = property(lambda self: str(self.config["model"]))
     emotion = property(lambda self: str(self.config["emotion"]))
+
+    @property
+    def recipe(self) -> str:
+        """The fingerprint of the model config the run was trained with ("" when that config cannot be read)."""
+        from emogan.models.config import GANConfig
+        try:
+            return GANConfig.from_dict(self.config["model_config"]).recipe_id()
+        except (TypeError, ValueError):
+            return ""
 
     @property
     def grid_size(self) -> int:
@@ -307,10 +317,11 @@ def describe_run(root: str | Path, name: str) -> RunInfo:
         status = run.status()
         seed = run.config.get("seed")
         summary = (run.config.get("model_config") or {}).get("summary")
+        recipe = run.recipe
         return RunInfo(name, path, run.model, run.emotion, _dataset(run.config), str(status.get("state", "")),
                        int(status.get("iteration", 0) or 0), int(run.config.get("iters", 0) or 0),
                        str(status.get("message", "") or ""), seed=seed if isinstance(seed, int) else None,
-                       summary=summary if isinstance(summary, str) else "")
+                       summary=summary if isinstance(summary, str) else "", recipe=recipe)
     except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
         return RunInfo(name, path, error=first_line(e))
 
