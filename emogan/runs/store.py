@@ -317,11 +317,10 @@ def describe_run(root: str | Path, name: str) -> RunInfo:
         status = run.status()
         seed = run.config.get("seed")
         summary = (run.config.get("model_config") or {}).get("summary")
-        recipe = run.recipe
         return RunInfo(name, path, run.model, run.emotion, _dataset(run.config), str(status.get("state", "")),
                        int(status.get("iteration", 0) or 0), int(run.config.get("iters", 0) or 0),
                        str(status.get("message", "") or ""), seed=seed if isinstance(seed, int) else None,
-                       summary=summary if isinstance(summary, str) else "", recipe=recipe)
+                       summary=summary if isinstance(summary, str) else "", recipe=run.recipe)
     except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
         return RunInfo(name, path, error=first_line(e))
 
