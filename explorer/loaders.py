@@ -17,7 +17,7 @@ import streamlit as st
 from emogan.errors import EmoganError, first_line
 from emogan.metrics.records import METRICS_FILE, read_config, read_metrics
 from emogan.runs.catalog import RunInfo, list_runs
-from emogan.runs.store import INDEX, LATENTS, LOSSES, Run, loss_log_notes, nearest
+from emogan.runs.store import INDEX, LATENTS, LOSSES, Run, first_nonfinite, loss_log_notes, nearest
 from emogan.views import change_maps, curves, gallery
 
 from . import charts
@@ -200,7 +200,7 @@ def _problems(name: str, path: str, loss_stamp: int, index_stamp: int, state: st
     if err:
         return [f"{name}: {err}"]
     lines = []
-    bad = curves.first_nonfinite(df)
+    bad = first_nonfinite(df)
     if bad is not None:
         lines.append(f"{name} diverged: losses are NaN/inf from iteration {bad}; its curves stop there")
     elif state == "diverged":

@@ -76,3 +76,53 @@ def test_one_module_per_name() -> None:
     assert not (PACKAGE / "io.py").exists()        # it would shadow the standard library's module
     commands = {p.stem for p in (PACKAGE / "commands").glob("*.py")} - {"__init__"}
     assert commands == {c.rpartition(".")[2] for c in COMMANDS}
+
+
+# Lower layers never reach up: the run store is read by training, metrics, sweeps, commands and views alike.
+ABOVE_THE_STORE = ("emogan.views", "emogan.training", "emogan.metrics", "emogan.sweeps", "emogan.commands")
+
+
+def _imported_names(path: Path, top: Path = PACKAGE.parent) -> set[str]:
+    """Every module name an import statement in `path` (a file under `top`) names, absolute or relative, wherever it
+    sits (in a function, under TYPE_CHECKING): a lazy import is still an arrow between layers."""
+    package = ".".join(path.relative_to(top).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            found |= {base} | {f"{base}.{a.name}" for a in node.names}
+    return found
+
+
+def _within(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+def test_the_run_store_imports_nothing_above_it() -> None:
+    arrows = [f"{p.relative_to(PACKAGE.parent)} imports {n}" for p in sorted((PACKAGE / "runs").rglob("*.py"))
+              for n in sorted(_imported_names(p)) if _within(n, ABOVE_THE_STORE)]
+    assert not arrows, arrows
+
+
+def test_emogan_never_imports_the_app() -> None:
+    arrows = [f"{p.relative_to(PACKAGE.parent)} imports {n}" for p in sorted(PACKAGE.rglob("*.py"))
+              for n in sorted(_imported_names(p)) if _within(n, ("streamlit", "explorer", "explorer_app"))]
+    assert not arrows, arrows
+
+
+def test_the_layer_check_sees_relative_and_lazy_imports(tmp_path: Path) -> None:
+    probe = PACKAGE / "runs" / "store.py"
+    names = _imported_names(probe)
+    assert "emogan.runs.atomic" in names and "emogan.errors" in names       # absolute, and a sibling's
+    source = "def f():\n    from ..views import curves\n    import streamlit as st\n"
+    fake = tmp_path / "emogan" / "runs" / "probe.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(source)
+    found = _imported_names(fake, tmp_path)
+    assert "emogan.views" in found and "emogan.views.curves" in found and "streamlit" in found
+    assert _within("emogan.views.curves", ABOVE_THE_STORE) and not _within("emogan.viewsx", ABOVE_THE_STORE)

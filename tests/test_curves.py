@@ -1,4 +1,4 @@
-"""Loss curves: TensorBoard's debiased smoothing, NaN detection, thinning and the long frame of several runs."""
+"""Loss curves: TensorBoard's debiased smoothing, thinning and the long frame of several runs."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emogan.views.curves import curve_frame, envelope_rows, first_nonfinite, round_step, smooth, tail_mean, values_at
+from emogan.views.curves import curve_frame, envelope_rows, round_step, smooth, tail_mean, values_at
 
 
 def tensorboard_smooth(values, weight):
@@ -22,13 +22,11 @@ def tensorboard_smooth(values, weight):
     return np.array(out)
 
 
-def losses(n=50, seed=0, nan_at=None):
+def losses(n=50, seed=0):
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({"iteration": np.arange(1, n + 1), "loss_D": rng.uniform(0.3, 0.9, n),
                        "loss_G": rng.uniform(0.5, 3.0, n), "D_x": rng.uniform(0, 1, n), "D_G_z": rng.uniform(0, 1, n),
                        "seconds": np.arange(n) * 0.1})
-    if nan_at is not None:
-        df.loc[df.iteration >= nan_at, ["loss_D", "loss_G"]] = np.nan
     return df
 
 
@@ -45,12 +43,6 @@ def test_smooth_is_debiased_and_keeps_constants():
     np.testing.assert_allclose(smooth(np.full(30, 0.7), 0.99), 0.7)
     with pytest.raises(ValueError, match="smoothing weight"):
         smooth(y, 1.0)
-
-
-def test_first_nonfinite_names_the_iteration():
-    assert first_nonfinite(losses()) is None
-    assert first_nonfinite(losses(nan_at=37)) == 37
-    assert first_nonfinite(losses().iloc[:0]) is None
 
 
 def test_envelope_keeps_spikes_gaps_and_ends_within_the_budget():

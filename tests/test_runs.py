@@ -8,7 +8,7 @@ import pytest
 from tiny import tiny_run
 
 from emogan.errors import PathError, RunError
-from emogan.runs.store import LOSS_COLUMNS, Run, loss_log_notes, nearest, open_run, scan_runs
+from emogan.runs.store import LOSS_COLUMNS, Run, first_nonfinite, loss_log_notes, nearest, open_run, scan_runs
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +165,16 @@ def test_loss_log_notes_flag_divergence_and_a_short_log(root, tmp_path):
     assert loss_log_notes(losses.iloc[:15], [10, 20]) == ["diverged at 5", "loss log ends at 15 of 20"]
     assert loss_log_notes(losses.iloc[:0], [10]) == ["loss log ends at 0 of 10"]
     assert loss_log_notes(losses.iloc[:0], []) == []
+
+
+def test_first_nonfinite_names_the_iteration(root):
+    losses = Run(root / "good").losses()
+    assert first_nonfinite(losses) is None
+    losses.loc[losses["iteration"] == 7, "loss_D"] = float("nan")
+    losses.loc[losses["iteration"] == 9, "loss_G"] = float("-inf")
+    assert first_nonfinite(losses) == 7
+    assert first_nonfinite(losses, columns=("loss_G",)) == 9
+    assert first_nonfinite(losses.iloc[:0]) is None
 
 
 def test_nearest():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,6 @@ from emogan.errors import RunError, first_line
 from emogan.images import split_grid
 from emogan.runs.atomic import OutputError, atomic_write_bytes, atomic_write_json
 from emogan.runs.paths import member, resolve_run_path, run_argument
-from emogan.views.curves import first_nonfinite
 
 if TYPE_CHECKING:
     import torch  # weights and latents only: reading a run's losses and grids needs no torch
@@ -280,6 +279,14 @@ def _describe(its: list[int]) -> str:
 def nearest(iterations: list[int], target: int) -> int | None:
     """The listed iteration closest to `target` (ties go to the earlier one)."""
     return min(iterations, key=lambda it: (abs(it - target), it)) if iterations else None
+
+
+def first_nonfinite(losses: pd.DataFrame, columns: Sequence[str] = ("loss_D", "loss_G")) -> int | None:
+    """The first iteration at which a loss is NaN or infinite (the run diverged there), or None."""
+    if losses.empty:
+        return None
+    bad = ~np.isfinite(losses[list(columns)].to_numpy(dtype=np.float64)).all(axis=1)
+    return int(losses["iteration"].to_numpy()[bad.argmax()]) if bad.any() else None
 
 
 def loss_log_notes(losses: pd.DataFrame, snapshots: list[int]) -> list[str]:

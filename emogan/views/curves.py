@@ -1,4 +1,4 @@
-"""Loss curves for plotting: TensorBoard's debiased EMA smoothing, several runs in one long frame, thinning, NaN checks."""
+"""Loss curves for plotting: TensorBoard's debiased EMA smoothing, several runs in one long frame, thinning."""
 
 from __future__ import annotations
 
@@ -25,14 +25,6 @@ def smooth(values: Sequence[float] | np.ndarray, weight: float) -> np.ndarray:
     # pandas' adjusted EWM is sum(w^i x_{t-i}) / sum(w^i): exactly the debiased EMA, computed in C.
     out[finite] = pd.Series(y[finite]).ewm(alpha=1.0 - weight, adjust=True).mean().to_numpy()
     return out
-
-
-def first_nonfinite(losses: pd.DataFrame, columns: Sequence[str] = ("loss_D", "loss_G")) -> int | None:
-    """The first iteration at which a loss is NaN or infinite (the run diverged there), or None."""
-    if losses.empty:
-        return None
-    bad = ~np.isfinite(losses[list(columns)].to_numpy(dtype=np.float64)).all(axis=1)
-    return int(losses["iteration"].to_numpy()[bad.argmax()]) if bad.any() else None
 
 
 def envelope_rows(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
