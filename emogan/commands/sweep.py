@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from emogan.sweeps.executors import LocalExecutor, SubmititExecutor
     from emogan.sweeps.runner import run_sweep
     from emogan.sweeps.spec import load_spec
+    from emogan.training.stopping import StopFlag
 
     given = {k: getattr(args, k) for k in ("models", "seeds", "emotions", "root", "data", "iters", "batch",
                                            "snapshot_every", "threads", "parallel", "executor", "measure", "export")}
@@ -66,8 +67,10 @@ def run(args: argparse.Namespace) -> int:
         executor = LocalExecutor(spec.threads)
     root.mkdir(parents=True, exist_ok=True)
     try:
-        states = run_sweep(spec, executor, out=lambda line: print(line, file=sys.stderr, flush=True),
-                           progress=False if args.no_progress else None)
+        # From here a Ctrl-C only sets the flag that run_sweep's loop shares, even while it plans the jobs.
+        with StopFlag():
+            states = run_sweep(spec, executor, out=lambda line: print(line, file=sys.stderr, flush=True),
+                               progress=False if args.no_progress else None)
     except KeyboardInterrupt:
         return 130
     finished = [s.job.name for s in states if s.result in ("finished", "skipped (finished)")]

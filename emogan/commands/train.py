@@ -20,6 +20,7 @@ from emogan.runs.provenance import device_name
 from emogan.training.loop import Job, Progress, train_many
 from emogan.training.options import RunStatus, TrainConfig
 from emogan.training.session import RunResult, check_emotion, preflight, run_name
+from emogan.training.stopping import StopFlag
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,6 +71,13 @@ def _models(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Ctrl-C from the first line on sets a flag that the training loop shares (StopFlag nests): a stop during the
+    # data loading or the setup is kept, and the loop ends at its first check with a snapshot, resumable.
+    with StopFlag() as stop:
+        return _train(args, stop)
+
+
+def _train(args: argparse.Namespace, stop: StopFlag) -> int:
     if not args.data:
         raise DataError("no dataset given: pass --data PATH or set EMOGAN_DATA")
     models = args.model
@@ -100,11 +108,14 @@ def run(args: argparse.Namespace) -> int:
     batches = [jobs] if together else [[job] for job in jobs]
     results = []
     for group in batches:
+        if stop.set:        # a Ctrl-C between two models: the next one is not started
+            break
         label = "+".join(Path(j.run_dir).name.split("-")[0] for j in group)
         results += train_many(faces, group, options, progress_fn=None if args.no_progress else _progress_bar(label, amp))
         if any(r.status is RunStatus.INTERRUPTED for r in results):
             break
-    return exit_status(results)
+    status = exit_status(results)
+    return 130 if len(results) < len(jobs) else status
 
 
 def exit_status(results: list[RunResult]) -> int:

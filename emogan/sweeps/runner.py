@@ -20,6 +20,7 @@ from emogan.runs.lock import TRAIN_LOCK, FolderLock
 from emogan.runs.store import LOSSES, Run
 from emogan.sweeps.executors import Handle
 from emogan.sweeps.spec import SweepJob, SweepSpec, jobs
+from emogan.training.stopping import StopFlag
 
 POLL_S = 1.0
 REPORT_S = 30.0         # the progress line's period when stderr is not a terminal
@@ -104,50 +105,65 @@ def run_sweep(spec: SweepSpec, executor, *, out: Callable[[str], None] = print, 
     total = sum(spec.iters - s.start_iteration for s in todo if s.plan != "measure")
     bar = _Progress(total, out, progress)
     waiting, running = list(todo), []
+    # Ctrl-C only sets the flag (see StopFlag: a raised KeyboardInterrupt can be swallowed by a finalizer); the loop
+    # checks it after every wait, so a stop is seen within POLL_S whatever the sweep was doing when it came.
+    # A second Ctrl-C raises at once: the jobs are killed, their runs resumable from their last snapshot.
     try:
-        while waiting or running:
-            while waiting and len(running) < (spec.parallel or 1):
-                s = waiting.pop(0)
-                argvs = [] if s.plan == "measure" else [s.job.train_argv(spec, resume=s.plan == "resume")]
-                argvs += [s.job.metrics_argv(spec)] if spec.measure else []
-                s.handle, s.started = executor.submit(argvs, logs / f"{s.job.name}.log"), time.monotonic()
-                verb = {"new": "training", "resume": f"resuming from iteration {s.start_iteration}",
-                        "measure": "measuring"}[s.plan]
-                out(f"{s.job.name}: {verb}")
-                running.append(s)
-            time.sleep(POLL_S)
-            for s in list(running):
-                rc = s.handle.poll()
-                if rc is None:
-                    continue
-                running.remove(s)
-                s.seconds = time.monotonic() - s.started
-                s.result = "finished" if rc == 0 else "interrupted" if rc == 130 else f"failed (exit {rc})"
-                tail = "" if rc == 0 else f"; see {logs / (s.job.name + '.log')}"
-                out(f"{s.job.name}: {s.result} in {duration(s.seconds)}{tail}")
-            bar.update(sum(_done(spec, s) for s in todo if s.plan != "measure"))
-    except KeyboardInterrupt:
-        out(f"stopping {len(running)} running jobs: each writes its snapshot; the same command continues the sweep")
-        for s in running:
-            s.handle.interrupt()
-        deadline = time.monotonic() + 120
-        while running and time.monotonic() < deadline:
-            for s in list(running):
-                if s.handle.poll() is not None:
+        with StopFlag() as stop:
+            while (waiting or running) and not stop.set:
+                while waiting and len(running) < (spec.parallel or 1) and not stop.set:
+                    s = waiting.pop(0)
+                    argvs = [] if s.plan == "measure" else [s.job.train_argv(spec, resume=s.plan == "resume")]
+                    argvs += [s.job.metrics_argv(spec)] if spec.measure else []
+                    s.handle, s.started = executor.submit(argvs, logs / f"{s.job.name}.log"), time.monotonic()
+                    verb = {"new": "training", "resume": f"resuming from iteration {s.start_iteration}",
+                            "measure": "measuring"}[s.plan]
+                    out(f"{s.job.name}: {verb}")
+                    running.append(s)
+                time.sleep(POLL_S)
+                for s in list(running):
+                    rc = s.handle.poll()
+                    if rc is None:
+                        continue
                     running.remove(s)
-                    s.seconds, s.result = time.monotonic() - s.started, "interrupted"
-            time.sleep(0.2)
+                    s.seconds = time.monotonic() - s.started
+                    s.result = "finished" if rc == 0 else "interrupted" if rc == 130 else f"failed (exit {rc})"
+                    tail = "" if rc == 0 else f"; see {logs / (s.job.name + '.log')}"
+                    out(f"{s.job.name}: {s.result} in {duration(s.seconds)}{tail}")
+                bar.update(sum(_done(spec, s) for s in todo if s.plan != "measure"))
+            if stop.set:
+                _stop_jobs(running, waiting, out)
+                bar.close()
+                _table(spec, states, out)
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
         for s in running:
             s.handle.kill()
             s.result = "interrupted"
-        for s in waiting:
-            s.result = "not started"
-        bar.close()
-        _table(spec, states, out)
         raise
     bar.close()
     _table(spec, states, out)
     return states
+
+
+def _stop_jobs(running: list[JobState], waiting: list[JobState], out: Callable[[str], None]) -> None:
+    """Pass the stop on to the running jobs (each writes its snapshot) and wait for them, killing any still there
+    after two minutes; the jobs not started yet stay new, so the same command continues the sweep."""
+    out(f"stopping {len(running)} running jobs: each writes its snapshot; the same command continues the sweep")
+    for s in running:
+        s.handle.interrupt()
+    deadline = time.monotonic() + 120
+    while running and time.monotonic() < deadline:
+        for s in list(running):
+            if s.handle.poll() is not None:
+                running.remove(s)
+                s.seconds, s.result = time.monotonic() - s.started, "interrupted"
+        time.sleep(0.2)
+    for s in running:
+        s.handle.kill()
+        s.result = "interrupted"
+    for s in waiting:
+        s.result = "not started"
 
 
 def _done(spec: SweepSpec, s: JobState) -> int:
