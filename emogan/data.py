@@ -103,6 +103,19 @@ def load_faces(
     return FaceSet(images, labels, str(path), source.split, digest, n_converted)
 
 
+def face_names(faces: FaceSet) -> list[str]:
+    """A name for each face of `faces`, in its order: the image file's path inside the dataset folder
+    (`validation/happy/PublicTest_1.jpg`) for a folder tree, else `<file>:<split>:<n>` (fer2013.csv has no names)."""
+    path = Path(faces.source)
+    if path.is_dir():
+        kept = set(np.unique(faces.labels).tolist())
+        # The fingerprint line starts with the path inside the data root, in the order load() decoded the files.
+        names = [f[3].split("\t", 1)[0] for f in _tree_source(path, faces.split or "train").files if f[0] in kept]
+        if len(names) == len(faces):
+            return names
+    return [f"{path.name}:{faces.split}:{i}" for i in range(len(faces))]
+
+
 def content_hash(images: np.ndarray, labels: np.ndarray) -> str:
     """sha256 hex over the images' bytes then the labels' bytes (int64 little-endian)."""
     h = hashlib.sha256()
