@@ -29,6 +29,7 @@ PAGES = (
     ("mode_collapse_page", "Mode collapse", "mode-collapse"),
     ("train_page", "Train", "train"),
 )
+ROOT = "start"      # the hidden page at the root address, which opens the first page at its own address
 
 
 def parse_args(argv: Sequence[str]) -> session.AppConfig:
@@ -54,9 +55,17 @@ def _page(module: str) -> Callable[[], None]:
 
 
 def pages(start: str | None = None) -> list[st.Page]:
-    start = start or "losses"
-    return [st.Page(_page(module), title=title, url_path=url, default=(url == start))
-            for module, title, url in PAGES]
+    """Every page at its own address, and a hidden one at the root address that sends the browser on to `start`'s
+    (default: the first page's). Streamlit serves its default page at the root only: were a page of PAGES the
+    default, its own address would open "Page not found"."""
+    start = start or PAGES[0][2]
+    own = {url: st.Page(_page(module), title=title, url_path=url) for module, title, url in PAGES}
+    target = own[start]
+
+    def to_start() -> None:
+        st.switch_page(target, query_params=st.query_params.to_dict())
+
+    return [*own.values(), st.Page(to_start, title=target.title, url_path=ROOT, default=True, visibility="hidden")]
 
 
 def limit_torch_threads(n: int) -> None:
@@ -76,7 +85,9 @@ def main(argv: Sequence[str] | None = None, start: str | None = None) -> None:
     st.set_page_config(page_title="EmoGAN Explorer", layout="wide")
     session.configure(parse_args(sys.argv[1:] if argv is None else argv))
     nav = st.navigation(pages(start))
-    sidebar.render(watch_losses=nav.url_path in ("", "losses"))
+    if nav.url_path == "":
+        nav.run()       # the root address: on to the start page's own before anything is drawn
+    sidebar.render(watch_losses=nav.url_path == "losses")
     nav.run()
 
 

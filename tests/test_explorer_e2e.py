@@ -157,6 +157,24 @@ def test_every_page_renders_and_is_photographed(server, page):
             assert len(image_sources(page)) >= 6
 
 
+def test_every_page_opens_at_its_own_address(server, page):
+    import explorer_app
+    nav = "[data-testid='stSidebarNav'] a"
+    for _, title, url in explorer_app.PAGES:
+        page.goto(f"{server}/{url}")
+        page.locator(f"{nav}[aria-current='page']", has_text=title).wait_for()
+        page.locator("[data-testid='stMain'] h2").first.wait_for()
+        assert page.get_by_text("Page not found").count() == 0, url
+        assert urllib.parse.urlsplit(page.url).path == f"/{url}"
+    # The root address opens the first page, and then shows that page's own address.
+    first = explorer_app.PAGES[0]
+    page.goto(f"{server}/")
+    page.locator(f"{nav}[aria-current='page']", has_text=first[1]).wait_for()
+    page.wait_for_function("path => location.pathname === path", arg=f"/{first[2]}")
+    assert page.get_by_text("Page not found").count() == 0
+    assert_no_errors(page)
+
+
 def test_moving_the_iteration_control_changes_the_images_on_every_page(server, page):
     page.goto(f"{server}/side-by-side")
     settle(page)
