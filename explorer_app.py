@@ -27,6 +27,7 @@ PAGES = (
     ("timeline_page", "Timeline", "timeline"),
     ("latent_page", "Latent space", "latent"),
     ("mode_collapse_page", "Mode collapse", "mode-collapse"),
+    ("real_or_fake_page", "Real or fake?", "real-or-fake"),
     ("train_page", "Train", "train"),
 )
 ROOT = "start"      # the hidden page at the root address, which opens the first page at its own address
