@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 from scipy.stats import binomtest
+from tiny import tiny_run
 
-from emogan.runs.answers import answer_line
+from emogan.cli import main
+from emogan.runs.answers import ANSWERS_FILE, answer_line, append_answers
 from emogan.views.fooling import markdown, pooled_rates, rate_text, real_accuracy, score, wilson
 
 
@@ -67,3 +70,24 @@ def test_no_answers_give_an_empty_table():
     assert len(rates) == 0 and "fooling_rate" in rates
     assert rate_text(0, 0) == "-"
     assert math.isnan(pooled_rates([_fake("A", 1, "real")])["real_accuracy"].iloc[0])
+
+
+def test_report_adds_the_pooled_rates_only_where_there_are_answers(tmp_path, capsys):
+    root = tmp_path / "runs"
+    tiny_run(root, "M1-all-s0", iters=10, snapshot_every=5)
+    (root / "M1-all-s0" / "metrics.jsonl").write_text(json.dumps(
+        {"iteration": 10, "n": 8, "fer_fid": 1.0, "coverage": 0.5, "duplicate_rate": 0.0, "emotion_js_prior": 0.1}) + "\n")
+    assert main(["report", "--root", str(root), "--at", "10", "--from", "5"]) == 0
+    assert "Real or fake?" not in capsys.readouterr().out
+    append_answers(root, [_fake("M1-all-s0", 10, "real")] * 3 + [_fake("M1-all-s0", 10, "fake")]
+                   + [_real("fake", pool=[("M1-all-s0", 10)]), _fake("other", 10, "real")])
+    with open(root / ANSWERS_FILE, "a") as f:
+        f.write("not an answer\n")
+    assert main(["report", "--root", str(root), "--at", "10", "--from", "5"]) == 0
+    got = capsys.readouterr()
+    out = got.out.split("\n\nReal or fake? ")[1].splitlines()
+    assert out[0].startswith(f"(6 answers in {root / ANSWERS_FILE}, 1 right;")
+    assert out[3] == "| M1-all-s0 | 10 | 3/4 = 75% (95% CI 30-95%) | 0/1 = 0% |" and out[4].startswith("| other |")
+    assert got.err.strip() == f"warning: {root / ANSWERS_FILE}: skipped 1 damaged line (7); the other 6 answers count"
+    assert main(["report", "M1-all-s0", "--root", str(root), "--at", "10", "--from", "5"]) == 0
+    assert "| other |" not in capsys.readouterr().out          # only the runs asked for

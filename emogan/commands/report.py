@@ -9,7 +9,9 @@ from emogan.cli import positive_int
 from emogan.errors import RunError
 from emogan.metrics.records import read_config, read_metrics
 from emogan.metrics.summary import WORST_FROM, markdown, seed_rows, seeds_markdown, summary_row
+from emogan.runs.answers import answers_path, read_answers
 from emogan.runs.store import open_run, scan_runs
+from emogan.views import fooling
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "duplicate rate and emotion JS divergence from FER2013's class prior at --at "
                                    "and at the run's worst iteration (lowest coverage from --from on), with the "
                                    "collapse verdict, then the mean and range over seeds of each model trained "
-                                   "at several. Needs the runs' metrics (python -m emogan metrics).")
+                                   "at several. Needs the runs' metrics (python -m emogan metrics). Where the root "
+                                   "holds Real-or-fake answers (real_or_fake.jsonl, from the explorer's page), "
+                                   "their fooling rates per run and iteration follow.")
     p.add_argument("runs", nargs="*", metavar="RUN")
     p.add_argument("--root", default="checkpoints", help="runs root (default: checkpoints)")
     p.add_argument("--at", type=positive_int, default=5000, help="iteration of the first columns (default 5000; "
@@ -64,4 +68,21 @@ def run(args: argparse.Namespace) -> int:
         ats = {r["at"] for r in rows}
         print(f"\nOver seeds, at {ats.pop()}:" if len(ats) == 1 and None not in ats else "\nOver seeds:")
         print(seeds_markdown(over_seeds))
+    _real_or_fake(args.root, [r.name for r in runs] if args.runs else None)
     return 0
+
+
+def _real_or_fake(root: str, names: list[str] | None) -> None:
+    """The Real-or-fake rates pooled over the root's answers file (of the runs named, if any), when it has one."""
+    if not answers_path(root).exists():
+        return
+    got = read_answers(root)
+    if got.note:
+        print(f"warning: {got.note}", file=sys.stderr)
+    rates = fooling.pooled_rates(got.lines)
+    if names is not None:
+        rates = rates[rates["run"].isin(names)]
+    right, n = fooling.score(got.lines)
+    print(f"\nReal or fake? ({n} answers in {got.path}, {right} right; fooling rate: how often a run's faces were "
+          f"taken for real, with its 95% interval):")
+    print(fooling.markdown(rates) if len(rates) else "no generated faces answered yet")
