@@ -32,6 +32,7 @@ from emogan.runs.store import INDEX, LOSSES, STATE, Run, scan_runs
 REPO = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 CHILD = TESTS / "killable_train.py"
+TRACKED_CHILD = TESTS / "killable_track.py"     # a loop of one's own, logging through emogan.track
 FIXTURE = TESTS / "fixtures" / "fer2013"
 LOSS_FIELDS = 5          # iteration, loss_D, loss_G, D_x, D_G_z; "seconds" is wall time and differs between runs
 
@@ -45,6 +46,11 @@ class Setup:
     seed: int = 0
     cli: bool = False        # `python -m emogan train` with the full-size registered model, in fresh interpreters
     engine: str = "plain"    # with cli: the CLI's --engine
+    tracked: bool = False    # a plain PyTorch loop logging through emogan.track (killable_track.py) instead
+
+    @property
+    def module(self) -> str:
+        return "killable_track" if self.tracked else "killable_train"
 
     def options(self) -> dict:
         return {"iters": self.iters, "snapshot_every": self.snapshot_every, "model": self.model, "seed": self.seed}
@@ -94,7 +100,8 @@ class _Subprocess:
     def __init__(self, setup: Setup, run_dir: Path, die_at: int | None, log: Path):
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen([sys.executable, str(CHILD), *setup.command(run_dir, die_at)], cwd=REPO,
+        child = TRACKED_CHILD if setup.tracked else CHILD
+        self.proc = subprocess.Popen([sys.executable, str(child), *setup.command(run_dir, die_at)], cwd=REPO,
                                      env=env, stdout=subprocess.PIPE, stderr=open(log, "ab"), text=True)
 
     def wait_ready(self) -> bool:
@@ -128,7 +135,7 @@ def _forkserver():
     """A fork server that has imported torch and emogan once, so each child starts in milliseconds."""
     if not _CONTEXT:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["killable_train"])
+        ctx.set_forkserver_preload(["killable_train", "killable_track"])
         # Python 3.11's fork server ignores the parent's sys.path: it finds the module through PYTHONPATH.
         old = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), str(TESTS)] + ([old] if old else []))
@@ -148,12 +155,12 @@ class _Forked:
     """A process forked from the fork server running killable_train.child."""
 
     def __init__(self, setup: Setup, run_dir: Path, die_at: int | None, log: Path):
-        import killable_train
+        import importlib
 
         ctx = _forkserver()
         self.ready = ctx.Event()
         env = {k: v for k, v in os.environ.items() if k.startswith("EMOGAN")}
-        self.proc = ctx.Process(target=killable_train.child,
+        self.proc = ctx.Process(target=importlib.import_module(setup.module).child,
                                 args=(str(run_dir), setup.options(), die_at, self.ready, env, str(log)))
         with _plain_main():
             self.proc.start()
@@ -294,6 +301,8 @@ def check_after_kill(run_dir: Path, ref: Path, report: Report) -> str:
         assert np.array_equal(run.grid(it), reference.grid(it)), f"grid {it} differs from the reference"
         assert same_weights(run_dir / s["weights"], ref / s["weights"]), f"weights {it} differ from the reference"
         run.load_generator(it)
+        if s.get("faces") or ref_snaps[it].get("faces"):     # the metric faces a loop of one's own stores
+            assert np.array_equal(run.stored_faces(it), reference.stored_faces(it)), f"faces {it} differ"
         report.snapshots_checked += 1
     its = [s["iteration"] for s in snaps]
     assert its == sorted(set(its)), its
@@ -327,6 +336,8 @@ def check_final(run_dir: Path, ref: Path) -> None:
     assert run.snapshots() == reference.snapshots()
     for s in run.snapshots():
         assert (run_dir / s["grid"]).read_bytes() == (ref / s["grid"]).read_bytes(), s["iteration"]
+        if s.get("faces"):
+            assert (run_dir / s["faces"]).read_bytes() == (ref / s["faces"]).read_bytes(), s["iteration"]
         if s["weights"]:
             assert same_weights(run_dir / s["weights"], ref / s["weights"]), s["iteration"]
     assert not temp_files(run_dir), f"temp files left after the final resume: {temp_files(run_dir)}"

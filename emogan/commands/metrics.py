@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                                restart=args.restart, progress_fn=None if args.quiet else _print_line)
         total += summary.computed
         rate = f", {summary.computed / summary.seconds:.2f} snapshots/s" if summary.computed else ""
-        skipped = f"; {summary.no_weights} snapshots skipped: no generator weights" if summary.no_weights else ""
+        skipped = f"; {summary.no_weights} snapshots skipped: no generator weights or stored faces" if summary.no_weights else ""
         v = verdict(read_metrics(r.path), baselines=(read_config(r.path) or {}).get("baselines"))
         print(f"{r.name}: {summary.computed} snapshots measured, {summary.present} already there{skipped}{rate}; "
               f"{v.text}" + (f" ({v.reason})" if v.reason else ""))

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from emogan.errors import RunError
 from emogan.metrics import DEFAULT_EVERY, DEFAULT_N
 from emogan.metrics.core import SAMPLE_SEED, Reference, Value, make_sample
 from emogan.metrics.records import MetricsLog
@@ -41,8 +42,14 @@ def metric_labels(run: Run, n: int) -> np.ndarray | None:
 
 
 def snapshot_faces(run: Run, iteration: int, n: int, device: torch.device | str = "cpu") -> np.ndarray:
-    """The n faces the metrics measure at `iteration` (needs the snapshot's generator weights); a conditional
-    run's are asked for metric_labels(run, n)."""
+    """The n faces the metrics measure at `iteration`: those the snapshot stores (a run of one's own loop, see
+    emogan.track), else drawn by its generator weights; a conditional run's are asked for metric_labels(run, n)."""
+    stored = run.stored_faces(iteration)
+    if stored is not None and (len(stored) >= n or iteration not in run.weight_iterations()):
+        if len(stored) < n:
+            raise RunError(f"{run.path}: stores {len(stored)} faces at iteration {iteration}, too few to measure "
+                           f"{n} (pass --n {len(stored)}, or store more: track.init(..., n_measure={n}))")
+        return stored[:n]
     G = run.load_generator(iteration, device)
     # channels_last: the memory layout CPU and GPU convolutions run fastest in (the generator is the costliest
     # stage of a snapshot on a CPU); it changes no weights.
@@ -51,10 +58,10 @@ def snapshot_faces(run: Run, iteration: int, n: int, device: torch.device | str 
 
 
 def selected_iterations(run: Run, every: int) -> tuple[list[int], int]:
-    """Snapshots to measure -- those with weights at a multiple of `every`, plus the last one with weights -- and
-    how many snapshots were skipped for having no weights."""
+    """Snapshots to measure -- those with weights (or stored faces) at a multiple of `every`, plus the last one
+    with either -- and how many snapshots were skipped for having neither."""
     snaps = run.snapshot_iterations()
-    with_weights = run.weight_iterations()
+    with_weights = run.measurable_iterations()
     chosen = [it for it in with_weights if it % every == 0]
     if with_weights and with_weights[-1] not in chosen:
         chosen.append(with_weights[-1])

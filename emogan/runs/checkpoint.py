@@ -15,6 +15,7 @@ from emogan.errors import CheckpointError, first_line
 from emogan.models import GANConfig, Generator
 from emogan.runs.atomic import atomic_write_bytes
 from emogan.runs.paths import member
+from emogan.runs.sequential import SEQUENTIAL_FORMAT, build
 
 GENERATOR_FORMAT = "emogan.generator/1"
 # Files that pickle-based tools write; they can run code when loaded, so they are never opened.
@@ -99,9 +100,12 @@ def save_generator(path: str | Path, G: Generator, iteration: int, dtype: torch.
     save_tensors(path, *generator_payload(G, iteration, dtype))
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, dict[str, str]]:
-    """Rebuild a generator from a weights file alone; returns it in eval mode with the file's metadata."""
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, str]]:
+    """Rebuild a generator from a weights file alone: one of ours, or a stack of standard layers (see
+    emogan.runs.sequential); returns it in eval mode with the file's metadata."""
     tensors, meta = read_tensors(path)
+    if meta.get("format") == SEQUENTIAL_FORMAT:
+        return _load_sequential(path, tensors, meta).to(device).eval(), meta
     if meta.get("format") != GENERATOR_FORMAT:
         raise CheckpointError(f"{path}: not an EmoGAN generator file (format {meta.get('format')!r})")
     try:
@@ -116,3 +120,16 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     G = Generator(cfg)
     load_into(G, tensors, path)
     return G.to(device).eval(), meta
+
+
+def _load_sequential(path: str | Path, tensors: Mapping[str, torch.Tensor], meta: Mapping[str, str]) -> torch.nn.Module:
+    try:
+        layers = json.loads(meta["layers"])
+        with torch.device("meta"):     # nothing is allocated until the file's tensors match what it describes
+            shapes = build(layers)
+    except (KeyError, ValueError, TypeError, RuntimeError, OverflowError) as e:
+        raise CheckpointError(f"{path}: its layer list cannot be rebuilt ({first_line(e)})") from None
+    _checked_state(shapes.state_dict(), tensors, path)
+    G = build(layers)
+    load_into(G, tensors, path)
+    return G

@@ -15,7 +15,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from emogan.errors import RunError, first_line
-from emogan.images import split_grid
+from emogan.images import make_grid, split_grid
 from emogan.runs.atomic import OutputError, atomic_write_bytes, atomic_write_json
 from emogan.runs.paths import member, resolve_run_path, run_argument
 
@@ -28,7 +28,9 @@ INDEX = "index.json"
 LOSSES = "losses.csv"
 LATENTS = "latents.safetensors"
 STATE = "state.safetensors"
+SCALARS = "scalars.jsonl"     # further scalars a loop of one's own logs beside the losses (emogan.track)
 LOSS_COLUMNS = ("iteration", "loss_D", "loss_G", "D_x", "D_G_z", "seconds")
+FACES_COLUMNS = 40            # faces per row of a snapshot's stored metric faces
 
 
 def _read_json(path: Path) -> Any:
@@ -83,12 +85,20 @@ class RunWriter:
         atomic_write_bytes(self.path / LOSSES, ("".join([header] + kept)).encode())
 
     def write_snapshot_files(self, iteration: int, grid: Image.Image,
-                             weights: tuple[dict[str, torch.Tensor], dict[str, str]] | None) -> dict[str, Any]:
-        """The sample grid and (optionally) G's weights from `checkpoint.generator_payload`; returns the index entry."""
+                             weights: tuple[dict[str, torch.Tensor], dict[str, str]] | None,
+                             faces: np.ndarray | None = None) -> dict[str, Any]:
+        """The sample grid, (optionally) G's weights from `checkpoint.generator_payload`, and (optionally) the faces
+        the metrics measure, uint8 (N, 48, 48), for a run whose generator cannot be stored; returns the index entry."""
         entry: dict[str, Any] = {"iteration": int(iteration), "grid": f"samples/{iteration:06d}.png", "weights": None}
         buf = io.BytesIO()
         grid.save(buf, format="PNG", optimize=True)
         atomic_write_bytes(self.path / entry["grid"], buf.getvalue())
+        if faces is not None:
+            # PNG: lossless, and a quarter smaller than the raw bytes; not optimized, which triples the time for 1%.
+            entry["faces"], entry["n_faces"] = f"faces/{iteration:06d}.png", int(len(faces))
+            buf = io.BytesIO()
+            make_grid(faces, ncols=FACES_COLUMNS).save(buf, format="PNG")
+            atomic_write_bytes(self.path / entry["faces"], buf.getvalue())
         if weights is not None:
             from emogan.runs import checkpoint
             entry["weights"] = f"weights/G_{iteration:06d}.safetensors"
@@ -97,6 +107,33 @@ class RunWriter:
 
     def write_index(self, snapshots: list[dict[str, Any]], status: dict[str, Any]) -> None:
         atomic_write_json(self.path / INDEX, {"format": RUN_FORMAT, "snapshots": snapshots, "status": status})
+
+    def append_scalars(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Further scalars, one JSON line per iteration ({"iteration": N, name: value, ...}), appended as the losses."""
+        text = "".join(json.dumps(r, allow_nan=True) + "\n" for r in rows)
+        if not text:
+            return
+        try:
+            with open(self.path / SCALARS, "a", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise OutputError(f"cannot write {self.path / SCALARS}: {e.strerror or e}") from None
+
+    def truncate_scalars(self, last_iteration: int) -> None:
+        """Keep the further scalars up to `last_iteration`, as truncate_losses does the losses."""
+        if not (self.path / SCALARS).exists():
+            return
+        kept = [ln for ln in _complete_lines(self.path / SCALARS) if _scalar_iteration(ln) <= last_iteration]
+        atomic_write_bytes(self.path / SCALARS, "".join(kept).encode())
+
+
+def _scalar_iteration(line: str) -> float:
+    try:
+        return int(json.loads(line)["iteration"])
+    except (ValueError, KeyError, TypeError):
+        return float("inf")         # a line that cannot be read is not kept
 
 
 def _complete_lines(path: Path) -> list[str]:
@@ -149,6 +186,7 @@ class RunInfo:
     seed: int | None = None  # the training seed: runs of one model and emotion at several seeds are compared as one
     summary: str = ""        # the recipe the run was trained with, from its own config (a registry id can move on)
     recipe: str = ""         # that recipe's fingerprint (GANConfig.recipe_id): seeds are grouped by model and recipe
+    framework: str = ""      # what trained it: "emogan" (our trainer), or what a loop of one's own said (emogan.track)
 
     @property
     def group(self) -> str:
@@ -185,6 +223,17 @@ class Run:
             return ""
 
     @property
+    def framework(self) -> str:
+        """What trained the run: "emogan" for our trainer; a loop of one's own records its framework (emogan.track)."""
+        return str(self.config.get("framework") or "emogan")
+
+    @property
+    def paired_latents(self) -> bool:
+        """Whether the run's grids show the shipped runs' fixed latents, so its faces pair with theirs column for
+        column (False for a run of another latent size or prior, which draws latents of its own)."""
+        return bool(self.config.get("paired_latents", True))
+
+    @property
     def grid_size(self) -> int:
         """Faces per stored grid: the first `grid_n` fixed latents (an exported demo may keep fewer than n_fixed)."""
         return int(self.config.get("grid_n", self.config.get("n_fixed", 64)))
@@ -203,6 +252,14 @@ class Run:
 
     def weight_iterations(self) -> list[int]:
         return [int(s["iteration"]) for s in self.snapshots() if s.get("weights")]
+
+    def face_iterations(self) -> list[int]:
+        """Snapshots that store the faces the metrics measure (runs of one's own loop, see emogan.track)."""
+        return [int(s["iteration"]) for s in self.snapshots() if s.get("faces")]
+
+    def measurable_iterations(self) -> list[int]:
+        """Snapshots the metrics can measure: those with generator weights or with stored faces."""
+        return [int(s["iteration"]) for s in self.snapshots() if s.get("weights") or s.get("faces")]
 
     def status(self) -> dict[str, Any]:
         return dict(self._index().get("status") or {})
@@ -259,6 +316,41 @@ class Run:
         if arr.shape[0] % 48 or arr.shape[1] % 48 or (arr.shape[0] // 48) * (arr.shape[1] // 48) < n:
             raise RunError(f"{path}: grid of {arr.shape[1]}x{arr.shape[0]} px cannot hold {n} 48x48 faces")
         return split_grid(arr, n)
+
+    def stored_faces(self, iteration: int) -> np.ndarray | None:
+        """The metric faces stored at `iteration`, uint8 (N, 48, 48); None where the snapshot stores none."""
+        entry = self._entry(iteration)
+        if not entry.get("faces"):
+            return None
+        path = self.file(entry["faces"])
+        n = entry.get("n_faces")
+        if not isinstance(n, int) or n < 1:
+            raise RunError(f"{self.path / INDEX}: the faces at iteration {iteration} have no count (n_faces)")
+        try:
+            with Image.open(path) as im:
+                im.load()
+                arr = np.asarray(im.convert("L"))
+        except FileNotFoundError:
+            raise RunError(f"{path}: stored faces missing") from None
+        except (UnidentifiedImageError, OSError, SyntaxError) as e:
+            raise RunError(f"{path}: damaged stored faces ({e})") from None
+        if arr.shape[0] % 48 or arr.shape[1] % 48 or (arr.shape[0] // 48) * (arr.shape[1] // 48) < n:
+            raise RunError(f"{path}: image of {arr.shape[1]}x{arr.shape[0]} px cannot hold {n} 48x48 faces")
+        return split_grid(arr, n)
+
+    def scalars(self) -> pd.DataFrame:
+        """The further scalars a loop of one's own logged (emogan.track), one row per iteration; empty if none."""
+        path = self.file(SCALARS)
+        if not path.exists():
+            return pd.DataFrame({"iteration": pd.Series(dtype="int64")})
+        rows = []
+        for lineno, line in enumerate(_complete_lines(path), start=1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise RunError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        df = pd.DataFrame(rows)
+        return df.drop_duplicates("iteration", keep="last").reset_index(drop=True) if len(df) else df
 
     def load_generator(self, iteration: int, device: str | torch.device = "cpu") -> torch.nn.Module:
         from emogan.runs import checkpoint
@@ -327,7 +419,8 @@ def describe_run(root: str | Path, name: str) -> RunInfo:
         return RunInfo(name, path, run.model, run.emotion, _dataset(run.config), str(status.get("state", "")),
                        int(status.get("iteration", 0) or 0), int(run.config.get("iters", 0) or 0),
                        str(status.get("message", "") or ""), seed=seed if isinstance(seed, int) else None,
-                       summary=summary if isinstance(summary, str) else "", recipe=run.recipe)
+                       summary=summary if isinstance(summary, str) else "", recipe=run.recipe,
+                       framework=run.framework)
     except Exception as e:  # noqa: BLE001 - one bad folder must not hide the others
         return RunInfo(name, path, error=first_line(e))
 
