@@ -113,3 +113,30 @@ def test_a_conditional_run_is_asked_for_emotions_as_its_data_shows_them_and_scor
     shutil.copytree(setup[0] / "tiny", tmp_path / "u", ignore=shutil.ignore_patterns("metrics*", "*.lock"))
     evaluate_run(Run(tmp_path / "u"), ref, clf, n=40, every=20)
     assert read_metrics(tmp_path / "u")["label_accuracy"].isna().all()       # no figure for unconditional runs
+
+
+def test_a_metric_registered_after_a_run_was_measured_is_filled_in_where_due_and_nothing_else_moves(setup, tmp_path):
+    """Lines and a config written before the realism metric existed: the next pass adds its key at the snapshots
+    it is due at (the last one here), keeps every other figure, and records its settings and floor."""
+    from emogan.metrics.records import read_config, read_lines
+
+    root, clf, ref = setup
+    run_dir = tmp_path / "tiny"
+    shutil.copytree(root / "tiny", run_dir, ignore=shutil.ignore_patterns("metrics*"))
+    evaluate_run(Run(run_dir), ref, clf, n=40, every=10)
+    before = read_lines(run_dir)
+    assert [row["c2st"] is None for row in before] == [True, False] and 0.5 <= before[-1]["c2st"] <= 1
+    old_lines = [{k: v for k, v in row.items() if k != "c2st"} for row in before]
+    (run_dir / METRICS_FILE).write_text("".join(json.dumps(row) + "\n" for row in old_lines))
+    config = read_config(run_dir)
+    config["settings"].pop("c2st")
+    config["baselines"].pop("c2st_real")
+    (run_dir / "metrics_config.json").write_text(json.dumps(config))
+
+    summary = evaluate_run(Run(run_dir), ref, clf, n=40, every=10)
+    after = read_lines(run_dir)
+    assert summary.computed == 1
+    assert [{k: v for k, v in row.items() if k != "c2st"} for row in after] == old_lines
+    assert "c2st" not in after[0] and after[1]["c2st"] == before[1]["c2st"]    # the same seeded detector
+    assert read_config(run_dir)["settings"]["c2st"] and "c2st_real" in read_config(run_dir)["baselines"]
+    assert evaluate_run(Run(run_dir), ref, clf, n=40, every=10).computed == 0

@@ -17,7 +17,8 @@ LINE = ["fer_fid", "fer_kid", "fer_kid_std", "precision", "recall", "density", "
         "emotion_disgust", "emotion_fear", "emotion_happy", "emotion_sad", "emotion_surprise", "emotion_neutral",
         "emotion_js_prior", "emotion_js_reference", "confidence", "label_accuracy", "msssim", "msssim_real",
         "duplicate_rate", "birthday_batch", "birthday_support", "nn_train_dist", "memorised_rate", "ndb", "ndb_frac",
-        "ndb_js"]
+        "ndb_js", "c2st", "fer_fid_angry", "fer_fid_disgust", "fer_fid_fear", "fer_fid_happy", "fer_fid_sad",
+        "fer_fid_surprise", "fer_fid_neutral", "fer_fid_intra"]
 
 
 @pytest.fixture
@@ -41,15 +42,32 @@ def sample():
 
 def test_the_line_keeps_its_keys_in_order():
     assert suite.metric_keys() == LINE
-    assert suite.classifier_keys() == LINE[:LINE.index("msssim")]
+    assert suite.classifier_keys() == LINE[:LINE.index("msssim")] + LINE[LINE.index("fer_fid_angry"):]
 
 
 def test_the_settings_metrics_config_records_are_unchanged():
     # metrics_config.json files on disk hold these; any difference would refuse their runs' metrics.
+    from emogan.metrics import realism
     assert settings(1000) == {"version": 1, "n": 1000, "sample_seed": 20180, "pixel_dim": 576, "near_identical": 0.05,
                               "prdc_k": 5, "kid_subsets": 10, "ndb_seed": 0,
                               "msssim": {"pairs": "n/2 disjoint", "sigma": 1.0,
-                                         "betas": [0.071055, 0.452974, 0.475971]}}
+                                         "betas": [0.071055, 0.452974, 0.475971]},
+                              "c2st": realism.SETTINGS}
+
+
+def test_a_config_written_before_a_metric_was_registered_stays_compatible_and_a_changed_setting_does_not(tmp_path):
+    import json
+
+    from emogan.metrics.records import FORMAT, MetricsMismatch, check_compatible
+
+    now = {"settings": settings(1000), "reference": {}, "train": {}, "classifier": None}
+    older = {k: v for k, v in settings(1000).items() if k != "c2st"}
+    (tmp_path / "metrics_config.json").write_text(json.dumps({"format": FORMAT, **now, "settings": older}))
+    check_compatible(tmp_path, now)
+    changed = {**settings(1000), "c2st": {**settings(1000)["c2st"], "epochs": 1}}
+    (tmp_path / "metrics_config.json").write_text(json.dumps({"format": FORMAT, **now, "settings": changed}))
+    with pytest.raises(MetricsMismatch, match="c2st"):
+        check_compatible(tmp_path, now)
 
 
 def test_charts_name_keys_of_the_line_and_baselines_the_reference_has(reference):

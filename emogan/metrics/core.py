@@ -61,6 +61,8 @@ class Reference:
     baselines: dict[str, float | None]       # the real faces' own figures, for comparison
     device: torch.device
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    real_images: np.ndarray | None = None    # (n, 48, 48) uint8: the fixed subset of reference faces a detector sees
+    labels: np.ndarray | None = None         # (R,) the reference faces' emotions, aligned with `features`
 
     def prdc_features(self, n: int) -> np.ndarray:
         """A fixed random subset of the reference features of the sample's size (all of them if fewer)."""

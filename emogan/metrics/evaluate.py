@@ -14,9 +14,10 @@ import torch
 from emogan.errors import RunError
 from emogan.metrics import DEFAULT_EVERY, DEFAULT_N
 from emogan.metrics.core import SAMPLE_SEED, Reference, Value, make_sample
-from emogan.metrics.records import MetricsLog
+from emogan.metrics.records import MetricsLog, read_lines
 from emogan.metrics.reference import reference_choice, reference_identity
-from emogan.metrics.suite import compute_metrics
+from emogan.metrics.suite import compute_metrics, due_metrics, metric_keys, registry
+from emogan.original import ORIGINAL_ITERATIONS
 from emogan.runs.lock import METRICS_LOCK, FolderLock
 from emogan.runs.store import Run
 from emogan.sampling import generate, prior_labels, random_latents
@@ -62,7 +63,7 @@ def selected_iterations(run: Run, every: int) -> tuple[list[int], int]:
     with either -- and how many snapshots were skipped for having neither."""
     snaps = run.snapshot_iterations()
     with_weights = run.measurable_iterations()
-    chosen = [it for it in with_weights if it % every == 0]
+    chosen = [it for it in with_weights if it % every == 0 or it in ORIGINAL_ITERATIONS]
     if with_weights and with_weights[-1] not in chosen:
         chosen.append(with_weights[-1])
     no_weights = sum(1 for it in snaps if it not in set(with_weights) and it % every == 0)
@@ -107,21 +108,38 @@ def _evaluate(run: Run, reference: Reference, classifier: Any, *, n: int, every:
                                                                  reference.reference.get("emotion", "all")),
                             "samples": {"fixed_latents": min(n, len(run.fixed_latents())), "seed": SAMPLE_SEED}})
     chosen, no_weights = selected_iterations(run, every)
+    last = chosen[-1] if chosen else 0
     todo = [it for it in chosen if it not in log.done]
+    # Lines measured before a metric was registered lack its keys: where it is due, it alone is computed now.
+    lines = {row["iteration"]: row for row in read_lines(run.path)}
+    fill = {it: names for it in chosen if it in lines
+            for names in [[m for m in due_metrics(it, last) if _lacks(lines[it], m)]] if names}
     requested = metric_labels(run, n)      # the same for every snapshot (None: an unconditional run)
     start = time.perf_counter()
-    for it in todo:
+    filled = 0
+    for it in sorted([*todo, *fill]):
         if abort_fn is not None and abort_fn():
             break
         t0 = time.perf_counter()
-        faces = snapshot_faces(run, it, n, device)
-        row: dict[str, Value] = {"iteration": it, "n": n}
-        row.update(compute_metrics(make_sample(faces, classifier, device, requested=requested), reference))
-        log.append(row)
+        sample = make_sample(snapshot_faces(run, it, n, device), classifier, device, requested=requested)
+        if it in fill:
+            got = compute_metrics(sample, reference, names=fill[it])
+            log.update(it, got)
+            filled += 1
+            row = {**lines[it], **got}
+        else:
+            due = due_metrics(it, last)
+            got = compute_metrics(sample, reference, names=due)
+            row = {"iteration": it, "n": n, **{k: got.get(k) for k in metric_keys()}}
+            log.append(row)
         if progress_fn is not None:
             progress_fn(SnapshotResult(run.name, it, row, time.perf_counter() - t0))
-    computed = sum(1 for it in todo if it in log.done)
+    computed = sum(1 for it in todo if it in log.done) + filled
     return RunSummary(run.name, computed, len(chosen) - len(todo), no_weights, time.perf_counter() - start)
+
+
+def _lacks(line: dict[str, Value], metric: str) -> bool:
+    return any(k not in line for k in registry()[metric].keys)
 
 
 def accuracy_by_emotion(run: Run, iteration: int, classifier: Any, n: int = DEFAULT_N,

@@ -135,3 +135,28 @@ def label_accuracy(sample: Sample, reference: Reference) -> dict[str, float | No
     if sample.requested is None:
         return {"label_accuracy": None}
     return {"label_accuracy": float((sample.probs.argmax(1) == sample.requested).mean()) if len(sample) else None}
+
+
+FID_BY_EMOTION_KEYS = (*(f"fer_fid_{e}" for e in EMOTIONS), "fer_fid_intra")
+
+
+def fer_fid_by_emotion(sample: Sample, reference: Reference) -> dict[str, float | None]:
+    """For a conditional generator, StudioGAN's intra-class FID on our features: per emotion asked, FER-FID of the
+    faces asked for it against the reference faces of that emotion, and their mean over the emotions (None where
+    either side has fewer than 2 faces). The faces are asked for as often as FER2013 shows each emotion (N = 1000:
+    about 15 for disgust), so a rare emotion's figure carries a large small-sample bias: compare it between models
+    at the same N, never with the all-emotion FER-FID. None for unconditional generators."""
+    if sample.requested is None or reference.labels is None:
+        return dict.fromkeys(FID_BY_EMOTION_KEYS)
+    out: dict[str, float | None] = {}
+    for i, e in enumerate(EMOTIONS):
+        asked = sample.features[sample.requested == i]
+        key = f"fer_fid_by_emotion_{i}"
+        if key not in reference.memo:
+            real = reference.features[reference.labels == i]
+            reference.memo[key] = FeatureDistances(real, "cpu") if len(real) >= 2 else None
+        distances = reference.memo[key]
+        out[f"fer_fid_{e}"] = distances(asked)["fer_fid"] if distances is not None and len(asked) >= 2 else None
+    got = [v for v in out.values() if v is not None]
+    out["fer_fid_intra"] = float(np.mean(got)) if got else None
+    return out

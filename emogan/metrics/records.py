@@ -91,8 +91,10 @@ def _differences(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """What differs between two identities, as short phrases (paths may differ: the same data can move)."""
     out = []
     if stored.get("settings") != now.get("settings"):
+        # A setting the stored config lacks belongs to a metric registered since: its keys are absent from the
+        # stored lines, and the next pass fills them in. Only a setting that changed makes the lines incomparable.
         s, n = stored.get("settings") or {}, now.get("settings") or {}
-        keys = sorted(k for k in set(s) | set(n) if s.get(k) != n.get(k))
+        keys = sorted(k for k in set(s) | set(n) if k in s and s.get(k) != n.get(k))
         out += [f"{k} {s.get(k)!r} -> {n.get(k)!r}" for k in keys]
     for part in ("reference", "train"):
         a, b = stored.get(part) or {}, now.get(part) or {}
@@ -133,10 +135,29 @@ class MetricsLog:
             atomic_write_bytes(self.path, b"")
         else:
             check_compatible(self.dir, identity)
+            self._add_new_settings(identity, extra or {})
         lines, torn = _complete_lines(self.path)
         if torn:
             atomic_write_bytes(self.path, "".join(lines).encode("utf-8"))
         self.done = {row["iteration"] for row in read_lines(self.dir)}
+
+    def _add_new_settings(self, identity: dict[str, Any], extra: dict[str, Any]) -> None:
+        """Record the settings and real-face baselines of metrics registered since the config was written."""
+        config = read_config(self.dir) or {}
+        settings = {**identity.get("settings", {}), **(config.get("settings") or {})}
+        baselines = {**(extra.get("baselines") or {}), **(config.get("baselines") or {})}
+        if settings != config.get("settings") or baselines != (config.get("baselines") or {}):
+            atomic_write_json(self.config_path, {**config, "settings": settings, "baselines": baselines})
+
+    def update(self, iteration: int, values: dict[str, Any]) -> None:
+        """Add `values` (keys of metrics registered since) to the line of `iteration`, rewriting the file
+        atomically: a kill leaves the old file or the new one, never a torn line."""
+        rows = read_lines(self.dir)
+        for row in rows:
+            if row["iteration"] == iteration:
+                row.update(values)
+        text = "".join(json.dumps({k: _json_value(v) for k, v in row.items()}, allow_nan=False) + "\n" for row in rows)
+        atomic_write_bytes(self.path, text.encode("utf-8"))
 
     def append(self, row: dict[str, Any]) -> None:
         """One line, flushed and fsynced: what was appended survives a kill."""

@@ -20,6 +20,7 @@ import torch
 
 from emogan.data import FaceSet, default_cache_dir
 from emogan.metrics import features as feature_metrics
+from emogan.metrics import realism
 from emogan.metrics.bins import fit_bins, n_bins
 from emogan.metrics.core import SAMPLE_SEED, Bins, Reference, Sample, features_and_probs, subset
 from emogan.metrics.diversity import duplicate_stats, msssim_pairs
@@ -112,9 +113,15 @@ def build_reference(train: FaceSet, reference: FaceSet, classifier: Classifier |
                                                              clf["sha256"], settings(n)],
                                   lambda: _feature_baselines(classifier, train.images[subset(len(train), n)],
                                                              features, probs, device))}
+    real_images = reference.images[subset(len(reference), n)]
+    # The detector's floor: real training faces against the same real reference faces, with the same protocol.
+    base = {**base, **_cached(cache, "c2st-baseline", [reference.content_hash, train.content_hash, n, realism.SETTINGS],
+                              lambda: {"c2st_real": np.array(realism.floor(
+                                  real_images, train.images[subset(len(train), n)]))})}
     baselines = {k: (None if np.isnan(v) else float(v)) for k, v in base.items()}
     return Reference(n, _set_record(reference, emotion), _set_record(train, emotion), clf, features, probs,
-                     train_pixels, bins, baselines, device)
+                     train_pixels, bins, baselines, device, real_images=real_images,
+                     labels=np.asarray(reference.labels, dtype=np.int64))
 
 
 def _bins_arrays(bins: Bins) -> dict[str, np.ndarray]:

@@ -17,8 +17,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from emogan.metrics import bins, diversity, features
+from emogan.metrics import bins, diversity, features, realism
 from emogan.metrics.core import Reference, Sample, Value
+from emogan.original import ORIGINAL_ITERATIONS
 
 
 class Chart(NamedTuple):
@@ -36,6 +37,13 @@ class Metric:
     needs_classifier: bool = False                              # without one, its keys are written as None
     settings: dict[str, Any] = field(default_factory=dict)      # what decides its figures besides the data
     charts: dict[str, Chart] = field(default_factory=dict)      # the keys worth a chart, in menu order
+    # Measured only at multiples of `every`, the original's six iterations and a run's last measured snapshot (None:
+    # at every snapshot). For metrics that cost far more than the others; their keys are null elsewhere.
+    every: int | None = None
+
+    def due(self, iteration: int, last: int) -> bool:
+        return self.every is None or iteration % self.every == 0 or iteration == last \
+            or iteration in ORIGINAL_ITERATIONS
 
 
 METRICS: dict[str, Metric] = {}
@@ -82,9 +90,15 @@ def metric_charts() -> dict[str, Chart]:
     return {k: c for m in METRICS.values() for k, c in m.charts.items()}
 
 
+def due_metrics(iteration: int, last: int) -> list[str]:
+    """The metrics to measure at `iteration` of a run whose last measured snapshot is `last`."""
+    return [m.name for m in METRICS.values() if m.due(iteration, last)]
+
+
 def compute_metrics(sample: Sample, reference: Reference, names: list[str] | None = None) -> dict[str, Value]:
     """All (or the named) metrics of `sample` against `reference`; keys of metrics that need a missing classifier
-    are None, so a line always says what is missing rather than leaving it out."""
+    are None, so a line always says what is missing rather than leaving it out. With `names`, only those
+    metrics' keys are returned."""
     unknown = sorted(set(names or []) - set(METRICS))
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]!r}: expected one of {', '.join(METRICS)}")
@@ -156,3 +170,9 @@ register(Metric(
     "ndb", bins.ndb, ("ndb", "ndb_frac", "ndb_js"),
     settings={"ndb_seed": bins.NDB_SEED},
     charts={"ndb_frac": Chart("NDB / K (k-means bins)"), "ndb_js": Chart("JS over k-means bins")}))
+register(Metric(
+    "realism", realism.realism, ("c2st",), settings={"c2st": realism.SETTINGS}, every=250,
+    charts={"c2st": Chart("Real or fake? detector accuracy (50%: real)", baseline="c2st_real")}))
+register(Metric(
+    "fid_by_emotion", features.fer_fid_by_emotion, features.FID_BY_EMOTION_KEYS, needs_classifier=True, every=250,
+    charts={"fer_fid_intra": Chart("FER-FID per emotion asked, mean (conditional)", log=True)}))
