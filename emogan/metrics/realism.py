@@ -21,7 +21,7 @@ import numpy as np
 from emogan.metrics.core import Reference, Sample
 
 FOLDS = 2            # each face is judged by the detector of the one fold it was held out of
-EPOCHS = 30          # with 12, M2 at 5000 scored 87% (4 folds); 30 separates it at >= 90% (benchmarks/realism_protocol.py)
+EPOCHS = 30          # fewer lose power: with 12 (and 4 folds) M2 at 5000 scored 87%, with 30 over 90%
 BATCH = 64
 LR = 2e-3
 WIDTH = 16           # channels of the detector's first stage; doubled at each of its three stride-2 stages

@@ -15,8 +15,9 @@ import pandas as pd
 
 from emogan.metrics.verdict import episodes, verdict
 
-HEADLINE = (("fer_fid", "FER-FID"), ("coverage", "coverage"), ("duplicate_rate", "duplicate rate"),
-            ("emotion_js_prior", "emotion JS"))
+HEADLINE = (("c2st", "realism (C2ST)"), ("fer_fid", "FER-FID"), ("coverage", "coverage"),
+            ("duplicate_rate", "duplicate rate"), ("emotion_js_prior", "emotion JS"))
+PERCENT = ("c2st", "coverage", "duplicate_rate", "label_accuracy")
 WORST_FROM = 1000
 
 
@@ -59,6 +60,7 @@ def summary_row(name: str, model: str, df: pd.DataFrame, at: int, start: int = W
         out[f"{key}@worst"] = None if worst is None else worst.get(key)
     # Conditional runs only: how often the classifier sees the emotion the generator was asked for.
     out["label_accuracy@at"] = None if here is None else here.get("label_accuracy")
+    out["c2st_real"] = (baselines or {}).get("c2st_real")
     out["verdict"] = verdict(df, at, baselines).text if len(df) else "no metrics yet"
     out["episodes"] = episodes(df[df["iteration"] <= at], baselines) if len(df) else []
     return out
@@ -71,7 +73,7 @@ def _missing(v: Any) -> bool:
 def _cell(v: Any, key: str) -> str:
     if _missing(v):
         return "-"
-    if key in ("coverage", "duplicate_rate", "label_accuracy"):
+    if key in PERCENT:
         return f"{100 * v:.1f}%"
     return f"{v:.3f}" if key == "emotion_js_prior" else f"{v:.2f}"
 
@@ -82,20 +84,29 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     ats = {r["at"] for r in rows}
     at = f"at {ats.pop()}" if len(ats) == 1 and None not in ats else "at"
     conditional = any(not _missing(r.get("label_accuracy@at")) for r in rows)
-    head = ["model", "run", *(f"{title} {at}" for _, title in HEADLINE), "worst iteration",
-            *(f"{title} at worst" for _, title in HEADLINE), *([f"label accuracy {at}"] if conditional else []),
+    # The realism column only where a run has it (runs measured before it was registered have none).
+    shown = [(k, t) for k, t in HEADLINE
+             if k != "c2st" or any(not _missing(r[f"{k}@{w}"]) for r in rows for w in ("at", "worst"))]
+    head = ["model", "run", *(f"{title} {at}" for _, title in shown), "worst iteration",
+            *(f"{title} at worst" for _, title in shown), *([f"label accuracy {at}"] if conditional else []),
             "episodes", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["model"], r["run"], *(_cell(r[f"{k}@at"], k) for k, _ in HEADLINE),
-                 "-" if r["worst"] is None else str(r["worst"]), *(_cell(r[f"{k}@worst"], k) for k, _ in HEADLINE),
+        cells = [r["model"], r["run"], *(_cell(r[f"{k}@at"], k) for k, _ in shown),
+                 "-" if r["worst"] is None else str(r["worst"]), *(_cell(r[f"{k}@worst"], k) for k, _ in shown),
                  *([_cell(r.get("label_accuracy@at"), "label_accuracy")] if conditional else []),
                  str(len(r.get("episodes") or [])), r["verdict"]]
         lines.append("| " + " | ".join(cells) + " |")
+    floors = sorted({round(100 * r["c2st_real"], 1) for r in rows if not _missing(r.get("c2st_real"))})
+    if floors:
+        lines.append(f"\nRealism (C2ST): a detector's accuracy on held-out real and generated faces (50%: it cannot "
+                     f"tell them apart); real training faces score {' / '.join(f'{f}%' for f in floors)} against the "
+                     f"same real faces. It is measured every 250 iterations, at the original's six and at the last.")
     return "\n".join(lines)
 
 
-SEED_COLUMNS = (("fer_fid", "FER-FID"), ("coverage", "coverage"), ("label_accuracy", "label accuracy"))
+SEED_COLUMNS = (("c2st", "realism (C2ST)"), ("fer_fid", "FER-FID"), ("coverage", "coverage"),
+                ("label_accuracy", "label accuracy"))
 
 
 def seed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
