@@ -28,3 +28,9 @@ def ema_update(averaged: Iterable[torch.Tensor], live: Iterable[torch.Tensor], s
         a.lerp_(b, 1.0 - keep)
     for a, b in copied:
         a.copy_(b)
+
+
+def halflife_decay(halflife_images: float, batch: int) -> float:
+    """The per-update decay of an average whose half-life is `halflife_images` images at `batch` images per update
+    (StyleGAN2's ema_kimg)."""
+    return 0.5 ** (batch / halflife_images)

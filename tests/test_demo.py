@@ -37,6 +37,9 @@ PER_EMOTION = {"M7": ["disgust", "fear", "happy"], "M3": ["disgust", "fear", "ha
 # stages, G's rate 1e-4); their weights carry that config, so they load as they were trained.
 EARLIER_M7 = get_config("M7").replace(g_base=64, g_channels=(128, 64, 32), d_channels=(64, 128), lr_g=1e-4)
 EMOTION_FACES = {"happy": (7215, 895), "disgust": (436, 56), "fear": (4097, 496)}    # (train, validation)
+# Registered models whose demo runs are still to be trained: every other registry model ships a run at seed 0.
+UNSHIPPED = ("M9", "M10")
+SHIPPED_MODELS = [m for m in REGISTRY if m not in UNSHIPPED]
 
 shipped = pytest.mark.skipif(not (DEMO / "manifest.json").is_file(),
                              reason="no shipped demo in checkpoints/ yet")
@@ -147,7 +150,7 @@ def test_the_shipped_runs_are_registry_models_trained_as_the_campaign_says():
     entries = _manifest(DEMO)["runs"]
     assert entries
     models = [e["model"] for e in entries if e["seed"] == 0 and e["emotion"] == "all"]
-    assert sorted(models) == sorted(REGISTRY), models        # one run of each model at seed 0, M1..M8
+    assert sorted(models) == sorted(SHIPPED_MODELS), models  # one run of each model at seed 0, M1..M8
     extra, emotions = {}, {}
     for e in entries:
         if e["seed"] != 0:
@@ -234,7 +237,7 @@ def test_the_explorer_opens_on_the_demo():
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     chosen = next(m for m in at.sidebar.multiselect if m.label == "Runs").value
-    assert [Run(DEMO / name).model for name in chosen] == list(REGISTRY)      # it opens on the eight runs
+    assert [Run(DEMO / name).model for name in chosen] == SHIPPED_MODELS     # it opens on the eight runs
 
 
 @shipped

@@ -7,6 +7,7 @@ import torch
 
 from emogan.errors import EmoganError
 from emogan.models import ORIGINAL_SIX, REGISTRY, GANConfig, build_discriminator, build_generator, get_config
+from emogan.models.config import LATER_FIELDS
 from emogan.sampling import conditioned, generate
 
 # Parameter counts of the full-size variants; a change here changes every shipped checkpoint, so it is pinned.
@@ -24,6 +25,26 @@ EXPECTED_PARAMS = {  # name: (G, D)
 EXPECTED_PARAMS["M8"] = (EXPECTED_PARAMS["M7"][0] + 7 * 4608,
                          EXPECTED_PARAMS["M7"][1] + 7 * 256 + (9 * 32 + 64) + (9 * 32 * 64 + 128)
                          + (9 * 64 * 128 + 256) + 128 * 36 * 7 + 7)
+
+
+def _block(c: int, expand: int = 2, group: int = 16) -> int:
+    """A residual block's weights and biases: 1x1 conv up, grouped 3x3 conv, 1x1 conv down."""
+    w = c * expand
+    return (c * w + w) + (w * group * 9 + w) + (w * c + c)
+
+
+# M9: M7's G; a residual D -- a 3x3 stem (1 -> 32) to 24x24, a block at each side (32, 64, 128) with 1x1 convs
+# between, and M7's Dense from 128 x 6 x 6 to one logit
+EXPECTED_PARAMS["M9"] = (EXPECTED_PARAMS["M7"][0],
+                         (9 * 32 + 32) + _block(32) + (32 * 64 + 64) + _block(64) + (64 * 128 + 128) + _block(128)
+                         + 128 * 36 + 1)
+# M10: M9 + the one-hot's Dense weights; D: M9's, the projection's 7x128 embedding, the D2D-CE head's linear map
+# of D's pooled features (128 -> 128) and the emotions' 7x128 embeddings
+EXPECTED_PARAMS["M10"] = (EXPECTED_PARAMS["M9"][0] + 7 * 4608,
+                          EXPECTED_PARAMS["M9"][1] + 7 * 128 + (128 * 128 + 128) + 7 * 128)
+# The recipe fingerprints of the models shipped before the later fields: unchanged, so their runs stay grouped.
+SHIPPED_RECIPES = {"M1": "746032", "M2": "608f1e", "M3": "973d9d", "M4": "ebff45", "M5": "cc0c19", "M6": "48adbe",
+                   "M7": "c97b10", "M8": "b4e90d"}
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
@@ -65,8 +86,8 @@ def test_config_round_trip_rebuilds_the_same_model():
 
 
 def test_unknown_model_and_config_key_are_refused():
-    with pytest.raises(EmoganError, match="unknown model 'M9'"):
-        get_config("M9")
+    with pytest.raises(EmoganError, match="unknown model 'M99'"):
+        get_config("M99")
     with pytest.raises(ValueError, match="unknown model config keys: bogus"):
         GANConfig.from_dict({"name": "X", "bogus": 1})
 
@@ -143,3 +164,66 @@ def test_m8s_auxiliary_head_learns_the_emotion_of_real_faces_within_a_few_dozen_
     assert losses[-1] < 0.5 * losses[0], losses[::10]
     with pytest.raises(ValueError, match="no auxiliary-classifier head"):
         build_discriminator("M7")(x, with_emotions=True)
+
+
+def test_configs_written_before_the_later_fields_load_and_keep_their_fingerprints():
+    for name, recipe in SHIPPED_RECIPES.items():
+        cfg = get_config(name)
+        old = {k: v for k, v in cfg.to_dict().items() if k not in LATER_FIELDS}    # a run config of that time
+        assert GANConfig.from_dict(old) == cfg
+        assert cfg.recipe_id() == recipe, name
+    assert get_config("M9").recipe_id() != get_config("M7").recipe_id()
+
+
+def test_m9_is_m7_with_r3gans_recipe_and_m10_is_m9_made_conditional():
+    fields = [f.name for f in dataclasses.fields(GANConfig) if f.name not in ("name", "summary", "expect", "extras")]
+    changed = lambda a, b: [f for f in fields if getattr(get_config(a), f) != getattr(get_config(b), f)]  # noqa: E731
+    assert set(changed("M9", "M7")) <= {"loss", "gamma", "gamma_final", "penalty_every", "schedule_iters",
+                                        "lr_final_scale", "beta2_final", "ema_halflife_kimg", "d_arch",
+                                        "d_spectral_norm", "d_channels", "d_blocks", "d_expand", "d_group_width",
+                                        "lr_d", "lr_g"}
+    assert set(changed("M10", "M9")) <= {"conditional", "d_projection_pool", "ac_weight", "ac_head", "ac_loss"}
+    assert get_config("M10").conditional and get_config("M10").ac_loss == "d2dce"
+
+
+def test_the_residual_d_has_no_normalization_and_its_blocks_start_as_the_identity():
+    from emogan.models.residual import ResidualBlock
+
+    torch.manual_seed(0)
+    D = build_discriminator("M9")
+    kinds = {type(m).__name__ for m in D.modules()}
+    assert not kinds & {"BatchNorm1d", "BatchNorm2d", "Dropout"}
+    assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in D.modules())    # no spectral norm
+    blocks = [m for m in D.modules() if isinstance(m, ResidualBlock)]
+    cfg = get_config("M9")
+    assert len(blocks) == len(cfg.d_channels) * cfg.d_blocks
+    assert all(b.spatial.groups == b.spatial.in_channels // cfg.d_group_width for b in blocks)
+    x = torch.randn(2, blocks[0].expand.in_channels, 24, 24)
+    assert torch.equal(blocks[0](x), x)
+    faces, _ = _fixture_batch(8)
+    assert D.features(faces).shape == (8, 128, 6, 6)
+    with pytest.raises(ValueError, match="no normalization or dropout"):
+        build_discriminator(cfg.replace(d_spectral_norm=True))
+    with pytest.raises(ValueError, match="d_group_width 24 does not divide"):
+        build_discriminator(cfg.replace(d_group_width=24))
+    with pytest.raises(ValueError, match="unknown d_arch 'dense'"):
+        build_discriminator(cfg.replace(d_arch="dense"))
+
+
+def test_m10s_head_gives_unit_embeddings_and_its_emotion_term_starts_on_the_real_fake_scale():
+    x, y = _fixture_batch()
+    torch.manual_seed(0)
+    D = build_discriminator("M10").train()
+    with torch.no_grad():
+        logits, embed = D(x, y, with_emotions=True)
+        proxies = D.emotion_proxies(y)
+        plain = D.fc(D.features(x).flatten(1)).squeeze(1)
+    assert embed.shape == proxies.shape == (64, 128)
+    torch.testing.assert_close(embed.norm(dim=1), torch.ones(64))
+    torch.testing.assert_close(proxies.norm(dim=1), torch.ones(64))
+    assert torch.equal(proxies[y == 3][0], proxies[y == 3][-1])      # one embedding per emotion
+    assert (logits - plain).std() < 3 * plain.std() + 1.0            # the projection does not swamp the real/fake term
+    with pytest.raises(ValueError, match="no emotion embeddings"):
+        build_discriminator("M8").emotion_proxies(y)
+    with pytest.raises(ValueError, match="unknown ac_loss 'focal'"):
+        build_discriminator(get_config("M10").replace(ac_loss="focal"))

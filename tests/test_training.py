@@ -1,5 +1,7 @@
 """The trainer: a short CPU run writes a complete run; resume reproduces an uninterrupted run exactly."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -268,12 +270,65 @@ def test_train_config_round_trips_and_run_status_reads_as_its_word():
     assert RunStatus.DONE == "done" and str(RunStatus.INTERRUPTED) == "interrupted"
 
 
-@pytest.mark.parametrize("model", ["M7", "M8"])
-def test_the_registrys_m7_and_m8_build_step_and_save(model, tmp_path):
+@pytest.mark.parametrize("model", ["M7", "M8", "M9", "M10"])
+def test_the_registrys_m7_to_m10_build_step_and_save(model, tmp_path):
     res = train(fixture_faces(), tmp_path / model, model=model, iters=3, batch=8, snapshot_every=3, snapshot_at=(),
                 n_fixed=7, device="cpu")
     assert res.status == "done"
     run = Run(tmp_path / model)
     assert run.config["model_config"] == get_config(model).to_dict()
-    faces = generate(run.load_generator(3), run.fixed_latents(), labels=torch.arange(7) if model == "M8" else None)
+    labels = torch.arange(7) if get_config(model).conditional else None
+    faces = generate(run.load_generator(3), run.fixed_latents(), labels=labels)
     assert faces.shape == (7, 48, 48) and len({f.tobytes() for f in faces}) > 1
+
+
+def _state(path):
+    from emogan.runs.checkpoint import read_tensors
+    from emogan.runs.store import STATE
+
+    return read_tensors(path / STATE)
+
+
+# The schedules squeezed into the run and the penalties every 4th step, so that the stop at 7 falls between two
+# penalised steps and the resumed half steps with rates the first half never used.
+@pytest.mark.parametrize("model", ["M9", "M10"])
+def test_m9_and_m10_resume_bit_for_bit_through_schedules_and_lazy_penalties(tmp_path, model):
+    faces = fixture_faces()
+    cfg = tiny(model).replace(schedule_iters=12)
+    assert cfg.penalty_every == 4 and cfg.gamma > 0
+    kw = dict(model=cfg, batch=8, snapshot_every=7, snapshot_at=(), n_fixed=7, device="cpu", seed=2)
+    train(faces, tmp_path / "straight", iters=14, **kw)
+    first = train(faces, tmp_path / "resumed", iters=7, **kw)
+    assert first.status == "done" and first.iteration == 7
+    train(faces, tmp_path / "resumed", iters=14, resume=True, **kw)
+    pd.testing.assert_frame_equal(_losses(tmp_path / "straight"), _losses(tmp_path / "resumed"))
+    (a, meta_a), (b, meta_b) = _state(tmp_path / "straight"), _state(tmp_path / "resumed")
+    assert a.keys() == b.keys() and any(k.startswith("D.features") for k in a)
+    assert [k for k in a if not torch.equal(a[k], b[k])] == []         # G, D, G_ema, both Adams, every RNG
+    assert meta_a["opt_D.param_groups"] == meta_b["opt_D.param_groups"]
+    # The schedule reached its end: the optimizers hold the final rates.
+    group = json.loads(meta_a["opt_G.param_groups"])[0]
+    assert group["lr"] == pytest.approx(cfg.lr_g * cfg.lr_final_scale) and group["betas"][1] == cfg.beta2_final
+
+
+def test_the_penalties_and_the_paired_loss_change_the_step_as_they_should():
+    """Lazy R1 + R2 steps differ from plain ones in D's update only; loss_D is logged without them."""
+    from emogan.training.loop import step
+    from emogan.training.losses import get_losses
+    from emogan.training.state import build_state
+
+    data = torch.from_numpy(fixture_faces().images)
+    base = tiny("M9").replace(gamma=0.0, gamma_final=None)
+    out = {}
+    for name, cfg in {"plain": base, "penalised": base.replace(gamma=10.0)}.items():
+        s = build_state(cfg, seed=0, device=torch.device("cpu"))
+        stats = step(s, cfg, data, 8, get_losses(cfg.loss))
+        out[name] = (stats, {k: v.clone() for k, v in s.D.state_dict().items()})
+    torch.testing.assert_close(out["plain"][0][0], out["penalised"][0][0])        # same logged loss_D
+    assert any(not torch.equal(out["plain"][1][k], out["penalised"][1][k]) for k in out["plain"][1])
+    # At iteration 1 the lazy penalty skips the step: same D as without penalties.
+    s0 = build_state(base, seed=0, device=torch.device("cpu"))
+    s1 = build_state(base.replace(gamma=10.0), seed=0, device=torch.device("cpu"))
+    s0.iteration = s1.iteration = 1
+    step(s0, base, data, 8, get_losses(base.loss)), step(s1, base.replace(gamma=10.0), data, 8, get_losses(base.loss))
+    assert all(torch.equal(a, b) for a, b in zip(s0.D.state_dict().values(), s1.D.state_dict().values()))

@@ -10,10 +10,15 @@ from typing import Any
 
 from emogan.fields import from_fields, to_fields
 
+# Fields added after runs were shipped: at their defaults they train as before, so they stay out of the recipe
+# fingerprint and every earlier run keeps its own.
+LATER_FIELDS = ("ema_halflife_kimg", "gamma", "penalty_every", "schedule_iters", "lr_final_scale", "beta2_final",
+                "gamma_final", "d_arch", "d_blocks", "d_expand", "d_group_width", "ac_loss")
+
 
 @dataclass(frozen=True)
 class GANConfig:
-    name: str                                  # registry key: M1..M8; also the run tag and the app label
+    name: str                                  # registry key: M1..M10; also the run tag and the app label
     summary: str = ""                          # what differs from its neighbour on the ladder (README table)
     expect: str = ""                           # what to expect when it trains (README table)
     z_dim: int = 100                           # the original project's latent size
@@ -33,9 +38,20 @@ class GANConfig:
     d_dropout: float = 0.3
     d_batchnorm: bool = False
     d_spectral_norm: bool = False
+    # "conv": the strided 3x3 convs above; "residual": R3GAN-style (Huang et al. 2024), a strided 3x3 conv stem to
+    # 24x24, then at each side d_blocks inverted-bottleneck residual blocks (1x1 conv to d_expand x the width, a
+    # grouped 3x3 conv, 1x1 conv back) and a 2x2 average pool with a 1x1 conv to the next width; leaky ReLU 0.2 and
+    # no normalization layers (R3GAN: BatchNorm and spectral norm do not mix with R1, R2 or the relativistic loss).
+    d_arch: str = "conv"
+    d_blocks: int = 1                         # residual blocks per side (d_arch "residual")
+    d_expand: int = 2                         # R3GAN's expansion factor of the bottleneck
+    d_group_width: int = 16                   # channels per group of the blocks' 3x3 conv; 0: one group (a plain conv)
     leak: float = 0.2                         # LeakyReLU slope, as in DCGAN
     # Training recipe
-    loss: str = "bce"                         # "bce" (the original's binary cross-entropy) or "hinge"
+    # "bce" (the original's binary cross-entropy), "hinge", or "rpgan": the relativistic pairing loss (R3GAN), where D
+    # minimises softplus(D(fake) - D(real)) over pairs of a real face and a fake and G the reverse, so D judges a fake
+    # against a real face rather than on an absolute scale it can saturate.
+    loss: str = "bce"
     lr_g: float = 2e-4                        # Adam lr 2e-4, beta1 0.5: the original's (and DCGAN's) settings
     lr_d: float = 2e-4
     beta1: float = 0.5
@@ -45,6 +61,22 @@ class GANConfig:
     # ema_rampup), capped by ema_decay; 0: TensorFlow's (1+n)/(10+n) warm-up. A fixed 0.999 window is a fifth of a
     # 5000-iteration run and lags behind G all the way.
     ema_ramp: float = 0.0
+    # > 0: the half-life is also capped at this many thousand images (whichever cap is lower), so the cap does not
+    # change with the batch size.
+    ema_halflife_kimg: float = 0.0
+    # Zero-centred gradient penalties, gamma/2 E|grad_x D(x)|^2 on real faces (R1) and on fakes (R2) (Mescheder et
+    # al. 2018): R3GAN's pair with the relativistic loss, which keeps D's training convergent without normalization
+    # layers. 0: none.
+    gamma: float = 0.0
+    # Lazy penalties: only every k-th D step, weighted by k (StyleGAN2's lazy regularization), at about a k-th of
+    # their cost; 1: every step.
+    penalty_every: int = 1
+    # Cosine schedules over the first schedule_iters iterations, then held (R3GAN's burn-in): each rate moves from its
+    # value above to its final value below. 0: every rate constant.
+    schedule_iters: int = 0
+    lr_final_scale: float = 1.0               # both learning rates end at this fraction of lr_g and lr_d
+    beta2_final: float | None = None          # Adam's beta2 ends here (None: held at beta2)
+    gamma_final: float | None = None          # the penalties' gamma ends here (None: held at gamma)
     diffaugment: bool = False                 # differentiable translation + cutout on D's inputs (Zhao et al. 2020)
     # Conditional: G draws the emotion it is asked for (its input is z followed by the emotion's one-hot) and D
     # judges a face together with its emotion (projection discriminator, Miyato & Koyama 2018).
@@ -60,6 +92,11 @@ class GANConfig:
     # own beside D's (three conv stages, no spectral norm), so the emotion is learnt without the Lipschitz bound
     # that keeps D's features nearly alike. All are standardised over the batch before the linear layer.
     ac_head: str = "pooled"
+    # What the head learns: "ce" -- the emotion by cross-entropy of its logits (AC-GAN); "d2dce" -- ReACGAN's
+    # data-to-data cross-entropy (Kang et al. 2021) on unit embeddings: a face is pulled towards its emotion's
+    # embedding only until their cosine passes a margin (0.98), and pushed from faces of other emotions, so easily
+    # classified faces stop pushing G and the head's gradients stay bounded.
+    ac_loss: str = "ce"
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -74,7 +111,9 @@ class GANConfig:
     def recipe_id(self) -> str:
         """A short fingerprint of what the model trains as, its name and descriptions aside: a registry id can
         move on to a new recipe, and runs of two recipes must not be averaged as seeds of one model."""
-        fields = {k: v for k, v in self.to_dict().items() if k not in ("name", "summary", "expect", "extras")}
+        defaults = {f.name: f.default for f in dataclasses.fields(GANConfig)}
+        fields = {k: v for k, v in self.to_dict().items() if k not in ("name", "summary", "expect", "extras")
+                  and not (k in LATER_FIELDS and v == defaults[k])}
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:6]
 
     @classmethod

@@ -20,13 +20,15 @@ import torch.nn.functional as F
 
 from emogan.data import FaceSet
 from emogan.device import fast_bf16, resolve_device
-from emogan.ema import ema_update
+from emogan.ema import ema_update, halflife_decay
 from emogan.errors import RunError, first_line
 from emogan.images import to_model_input
 from emogan.models import GANConfig, get_config
 from emogan.training import cuda_graphs
 from emogan.training.augment import diff_augment
+from emogan.training.losses import PAIRED, d2d_ce, grad_penalty
 from emogan.training.options import RunStatus, TrainConfig
+from emogan.training.schedules import apply_rates, check_recipe, graph_safe, penalty_weight
 from emogan.training.session import RunResult, RunSession, check_emotion
 from emogan.training.state import TrainState
 from emogan.training.stopping import StopFlag
@@ -57,9 +59,13 @@ def step(s: TrainState, cfg: GANConfig, data: torch.Tensor, batch: int, losses: 
          labels: torch.Tensor | None = None) -> torch.Tensor:
     """One D update then one G update; returns (4,) [loss_D, loss_G, D(x), D(G(z))] without a host sync.
 
-    A conditional model also needs `labels` (N,), the emotion of every face in `data`."""
+    A conditional model also needs `labels` (N,), the emotion of every face in `data`. Schedules and lazy penalties
+    read s.iteration, the iterations finished before this one. loss_D is logged without the penalties, which lazy
+    ones would otherwise turn into a comb."""
     d_loss_fn, g_loss_fn = losses
     device = data.device
+    apply_rates(s.opt_G, s.opt_D, cfg, s.iteration)
+    gamma = penalty_weight(cfg, s.iteration)
     idx = torch.randint(data.shape[0], (batch,), generator=s.gen, device=device)
     real = to_model_input(data[idx], device)                          # (B, 1, 48, 48)
     z = torch.randn(batch, cfg.z_dim, generator=s.gen, device=device)
@@ -86,32 +92,49 @@ def step(s: TrainState, cfg: GANConfig, data: torch.Tensor, batch: int, losses: 
     def D(x: torch.Tensor, y: torch.Tensor | None, emotions: bool = False):
         return s.D(x, y, with_emotions=emotions) if cfg.conditional else s.D(x)
 
+    def emotion_loss(head: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if cfg.ac_loss == "d2dce":
+            return d2d_ce(head.float(), s.D.emotion_proxies(y).float(), y)
+        return F.cross_entropy(head.float(), y)
+
     s.D.requires_grad_(True)
+    real_in, fake_in = real, fake.detach()
+    if gamma > 0:           # the penalties differentiate D's logits by its inputs (through DiffAugment, if on)
+        real_in, fake_in = real.requires_grad_(True), fake_in.requires_grad_(True)
     with amp():
         # The head reads real faces only in D's step (ACGAN-Mod), so the fakes skip it.
-        real_out, fake_logits = D(aug(real), y_real, ac), D(aug(fake.detach()), y_fake)
+        real_out, fake_logits = D(aug(real_in), y_real, ac), D(aug(fake_in), y_fake)
     real_logits = real_out[0] if ac else real_out
     # Losses in float32 from the logits: bf16 would keep three significant digits of the logged curves.
     real_logits, fake_logits = real_logits.float(), fake_logits.float()
     loss_D = d_loss_fn(real_logits, fake_logits)
     if ac:      # ACGAN-Mod: D's emotion head learns from real faces only, so fakes cannot teach it wrong emotions
-        loss_D = loss_D + cfg.ac_weight * F.cross_entropy(real_out[1].float(), y_real)
+        loss_D = loss_D + cfg.ac_weight * emotion_loss(real_out[1], y_real)
+    penalised = loss_D + grad_penalty((real_logits, fake_logits), (real_in, fake_in), gamma) if gamma > 0 else loss_D
     s.opt_D.zero_grad(set_to_none=True)
-    loss_D.backward()
+    penalised.backward()
     s.opt_D.step()
 
     s.D.requires_grad_(False)                                         # G's step needs no gradient for D's weights
     with amp():
         fake_out_G = D(aug(fake), y_fake, ac)
-    loss_G = g_loss_fn((fake_out_G[0] if ac else fake_out_G).float())
+    fake_logits_G = (fake_out_G[0] if ac else fake_out_G).float()
+    if cfg.loss in PAIRED:  # each fake against a real face, judged by the D just updated
+        with torch.no_grad(), amp():
+            real_logits_G = D(aug(real.detach()), y_real).float()
+        loss_G = g_loss_fn(fake_logits_G, real_logits_G)
+    else:
+        loss_G = g_loss_fn(fake_logits_G)
     if ac:      # G is pushed towards faces D's head reads as the emotion asked for
-        loss_G = loss_G + cfg.ac_weight * F.cross_entropy(fake_out_G[1].float(), y_fake)
+        loss_G = loss_G + cfg.ac_weight * emotion_loss(fake_out_G[1], y_fake)
     s.opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     s.opt_G.step()
 
     if s.G_ema is not None:
-        ema_update(s.G_ema.parameters(), s.G.parameters(), s.ema_steps, cfg.ema_decay,
+        decay = cfg.ema_decay if cfg.ema_halflife_kimg <= 0 else \
+            min(cfg.ema_decay, halflife_decay(cfg.ema_halflife_kimg * 1000, batch))
+        ema_update(s.G_ema.parameters(), s.G.parameters(), s.ema_steps, decay,
                    copied=zip(s.G_ema.buffers(), s.G.buffers()), ramp=cfg.ema_ramp)
     with torch.no_grad():
         # .float(): under bf16 autocast the logits are bf16 while the losses are fp32.
@@ -157,6 +180,13 @@ def train_many(faces: FaceSet, jobs: list[Job], options: TrainConfig | None = No
     configs = [get_config(j.model) if isinstance(j.model, str) else j.model for j in jobs]
     for cfg in configs:         # before any run folder is made: a refusal must leave none half-made
         check_emotion(cfg, o.emotion)
+        check_recipe(cfg)
+    stepwise = [cfg.name for cfg in configs if not graph_safe(cfg)]
+    if graphs and stepwise:     # eager steps instead: same results, the host sets each step's rates
+        if o.cuda_graphs:
+            raise RunError(f"{stepwise[0]} changes its step with the iteration (schedules or penalties), which a "
+                           "replayed CUDA graph cannot: train it with --no-graphs")
+        graphs = False
     sessions: list[RunSession] = []
     try:
         for j, cfg in zip(jobs, configs):
