@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from emogan.metrics import metric_charts
+from emogan.metrics import classifier_keys, metric_charts
 from emogan.metrics.pixels import NEAR_IDENTICAL
 from emogan.metrics.records import real_baseline
 from emogan.metrics.summary import best_snapshot
@@ -32,7 +32,7 @@ POOLS = (256, 1000)  # generated faces searched for near-duplicates, besides the
 # key: (chart title, log y, the real faces' figure drawn as a dashed line: a key of the line or of the config),
 # from the metric suite, so a new metric's charts come with its registry line.
 METRIC_CHARTS: dict[str, tuple[str, bool, str | None]] = metric_charts()
-DEFAULT_SHOWN = ["fer_fid", "coverage", "msssim", "duplicate_rate", "ndb_frac", "birthday_support"]
+DEFAULT_SHOWN = ["c2st", "fer_fid", "coverage", "msssim", "duplicate_rate", "ndb_frac"]
 
 
 def page() -> None:
@@ -150,8 +150,9 @@ def _curves(frames: dict) -> None:
             series = _long(frames, key)
             if not series:
                 col.caption(f"{METRIC_CHARTS[key][0]}: not measured (needs the classifier)"
-                            if key not in ("msssim", "duplicate_rate", "ndb_frac", "birthday_support")
-                            else f"{METRIC_CHARTS[key][0]}: no values")
+                            if key in classifier_keys() else
+                            f"{METRIC_CHARTS[key][0]}: not measured yet (python -m emogan metrics RUN)"
+                            if key == "c2st" else f"{METRIC_CHARTS[key][0]}: no values")
                 continue
             title, log, baseline = METRIC_CHARTS[key]
             chart = charts.metric_chart(series, key, title, models, iteration=iteration, log=log, x_max=x_max,

@@ -68,7 +68,7 @@ def _line(res: Any) -> str:
     parts = [f"{res.run}  it {res.iteration:>6}", f"FER-FID {_fmt(r.get('fer_fid'), '.3f')}",
              f"coverage {_fmt(r.get('coverage'), '.2f')}", f"dup {_fmt(r.get('duplicate_rate'), '.2%')}",
              f"MS-SSIM {_fmt(r.get('msssim'), '.3f')} (real {_fmt(r.get('msssim_real'), '.3f')})",
-             f"NDB {_fmt(r.get('ndb_frac'), '.2f')}", f"{res.seconds:.1f} s"]
+             f"NDB {_fmt(r.get('ndb_frac'), '.2f')}", f"realism {_fmt(r.get('c2st'), '.1%')}", f"{res.seconds:.1f} s"]
     return "  ".join(parts)
 
 
