@@ -144,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     code = train(args.run_dir, iters=args.iters, snapshot_every=args.snapshot_every, seed=args.seed,
                  measure_every=args.measure_every, n_measure=args.n_measure, on_ready=lambda: print("ready", flush=True))
     trainer = [m for m in ("emogan.training.loop", "emogan.training.session") if m in sys.modules]
-    print(f"trainer modules imported: {', '.join(trainer) or 'none'}", flush=True)
+    frameworks = [m for m in ("keras", "lightning", "tensorboard", "tensorflow") if m in sys.modules]
+    print(f"trainer modules imported: {', '.join(trainer) or 'none'}; frameworks imported: "
+          f"{', '.join(frameworks) or 'none'}", flush=True)
     return code
 
 

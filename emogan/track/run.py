@@ -130,6 +130,11 @@ class TrackedRun:
     def diverged(self) -> bool:
         return self.status == "diverged"
 
+    @property
+    def last_snapshot(self) -> int:
+        """The step of the latest snapshot (-1 before the first)."""
+        return self._last_snapshot
+
     # ------------------------------------------------------------------ what a loop calls
 
     def log(self, step: int, loss_D: Any, loss_G: Any, D_x: Any = math.nan, D_G_z: Any = math.nan,
