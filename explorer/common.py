@@ -12,8 +12,9 @@ MAX_DAMAGED_LINES = 3   # more damaged folders are summed up in one line; the si
 MAX_IMAGE_PX = 1400     # Streamlit re-encodes (and blurs) images wider than its 1460 px content limit
 
 
-def begin(title: str, caption: str = "") -> session.Selection | None:
-    """Draw the page title and the problems; None (after a one-line message) when there is nothing to show."""
+def begin(title: str, caption: str = "", snapshots: bool = True) -> session.Selection | None:
+    """Draw the page title and the problems; None (after a one-line message) when there is nothing to show.
+    `snapshots=False`: the page draws runs that have none yet (a loss log starts before the first snapshot)."""
     st.header(title)
     if caption:
         st.caption(caption)
@@ -22,7 +23,8 @@ def begin(title: str, caption: str = "") -> session.Selection | None:
         st.warning(f"Skipped damaged run {d.name}: {d.error}", icon=":material/broken_image:")
     if len(sel.damaged) > MAX_DAMAGED_LINES:
         st.warning(f"... and {len(sel.damaged) - MAX_DAMAGED_LINES} more damaged runs, listed in the sidebar")
-    if sel.problem or not sel.runs:
+    early = not snapshots and sel.runs and not sel.options
+    if (sel.problem and not early) or not sel.runs:
         st.info(sel.problem or "No run selected: pick runs in the sidebar", icon=":material/info:")
         return None
     for line in loaders.run_problems(sel.runs):

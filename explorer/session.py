@@ -28,6 +28,7 @@ BANDS = "seed_bands"               # draw a model's runs at several seeds as a m
 LAST_TICK = "_last_tick"
 FOLLOW = "follow_newest"           # while runs train: the iteration follows their newest snapshot
 LIVE_SIGNATURE = "_live_signature" # what the live refresh saw on disk last time
+FOLDER_SIGNATURE = "_folder_signature"  # what the runs folder held when it was last looked at
 
 # The app opens on the original project's slides: their first iteration, and their span as the range.
 DEFAULT_ITERATION = ORIGINAL_ITERATIONS[0]

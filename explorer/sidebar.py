@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from emogan.runs import launch
-from emogan.runs.catalog import RunInfo, default_selection, groups, seeds_of
+from emogan.runs.catalog import RunInfo, default_selection, groups, seeds_of, signature
 from emogan.runs.store import nearest
 
 from . import loaders, session
@@ -15,6 +15,7 @@ from . import loaders, session
 GROUP = "group"
 SPEEDS = (0.5, 1.0, 2.0, 4.0)      # snapshots per second while playing
 LIVE_S = 3.0        # the live refresh's period while selected runs train
+FOLDER_S = 2.0      # how often the runs folder is listed: a run started anywhere is on screen within a few seconds
 # A first look on a CPU: 300 iterations of two models take minutes there; the full 5000 want a GPU.
 TRAIN_HINT = "python -m emogan train --model M1,M7 --iters 300 --data PATH/TO/fer2013 --out {root}"
 
@@ -22,11 +23,16 @@ TRAIN_HINT = "python -m emogan train --model M1,M7 --iters 300 --data PATH/TO/fe
 def render(watch_losses: bool = True) -> None:
     """`watch_losses`: the page shows the loss log, so new loss rows are worth a live refresh."""
     cfg = session.config()
+    folder = signature(cfg.runs_root)
+    if session.FOLDER_SIGNATURE not in st.session_state or st.session_state[session.FOLDER_SIGNATURE] != folder:
+        loaders.catalog.clear()         # a run appeared, went, took a snapshot or ended: the list read afresh
+        st.session_state[session.FOLDER_SIGNATURE] = folder
     infos, err = loaders.catalog(str(cfg.runs_root))
     usable = [i for i in infos if i.error is None]
     damaged = [i for i in infos if i.error is not None]
     with st.sidebar:
         st.caption(f"Runs folder: `{cfg.runs_root}`")
+        st.fragment(run_every=FOLDER_S)(_watch_folder)(str(cfg.runs_root))
         if err or not usable:
             hint = TRAIN_HINT.format(root=cfg.runs_root)
             problem = (f"{err}: train runs with `{hint}` or open another folder with "
@@ -73,6 +79,14 @@ def _watch(paths: tuple[str, ...], files: tuple[str, ...]) -> None:
     ended = not any(launch.holder(Path(p)) or launch.measuring(Path(p)) for p in paths)
     if (seen is not None and seen != signature) or ended:
         loaders.catalog.clear()         # the runs' states and iterations, read afresh
+        st.rerun()
+
+
+def _watch_folder(root: str) -> None:
+    """Every FOLDER_S seconds: when a run has appeared in the runs folder, gone, taken a snapshot or ended since the
+    app was drawn, draw it again, so that a run started anywhere (the Train page, the CLI) is offered without a
+    reload. A listing and two stats per run: the only work an idle explorer does."""
+    if signature(root) != st.session_state.get(session.FOLDER_SIGNATURE):
         st.rerun()
 
 

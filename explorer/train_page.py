@@ -5,6 +5,9 @@ resume and measure them. All the process handling is emogan.runs.launch; this pa
 from __future__ import annotations
 
 import os
+import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -12,10 +15,12 @@ import streamlit as st
 
 from emogan.emotions import EMOTIONS
 from emogan.errors import EmoganError, first_line
+from emogan.metrics.records import METRICS_FILE
 from emogan.models import get_config, model_names
 from emogan.runs import launch
 from emogan.runs.catalog import RunInfo
 from emogan.runs.paths import check_name
+from emogan.runs.store import CONFIG, INDEX, LOSSES
 from emogan.training.session import check_emotion, run_name
 
 from . import loaders, session
@@ -24,6 +29,23 @@ LOCAL = {"localhost", "127.0.0.1", "::1"}
 REFRESH_S = 2.0
 LOGS = ".logs"          # under the runs root: each started command's output, named for its run
 MESSAGE = "train_message"
+LAUNCHED = "train_launched"     # run name -> Launched: commands this page started that hold no lock yet
+# What a started command writes once it holds its run: train makes or rewinds the config, index and loss log,
+# metrics appends its lines.
+WRITES = (CONFIG, INDEX, LOSSES, METRICS_FILE)
+
+
+@dataclass(frozen=True)
+class Launched:
+    """A command this page started, shown in the table from the click on: its process takes a few seconds (torch,
+    the dataset) to make the run folder or take the run's lock, and may fail before it does."""
+    proc: subprocess.Popen
+    log: Path
+    state: str          # what the table says meanwhile: starting, resuming, measuring
+    model: str
+    emotion: str
+    iters: int
+    since_ns: int       # when it was started, on the clock of the files' times
 
 
 def training_allowed() -> tuple[bool, str]:
@@ -103,7 +125,8 @@ def _start(root: Path, model: str, emotion: str, iters: int, seed: int, batch: i
     argv = ["train", "--model", model, "--emotion", emotion, "--data", str(Path(data).expanduser()),
             "--out", str(root), "--iters", str(iters), "--batch", str(batch), "--snapshot-every", str(every),
             "--seed", str(seed), "--threads", str(threads), "--name", name, "--no-progress"]
-    launch.launch(argv, root / LOGS / f"{name}.log")
+    log = root / LOGS / f"{name}.log"
+    _launched(name, launch.launch(argv, log), log, "starting", model, emotion, iters)
     busy = sum(_threads(r) for r in _active(root)) + threads
     note = f" ({busy} threads now asked of {os.cpu_count()} cores: runs will slow each other)" \
         if busy > (os.cpu_count() or 1) else ""
@@ -112,6 +135,41 @@ def _start(root: Path, model: str, emotion: str, iters: int, seed: int, batch: i
 
 
 # ---------------------------------------------------------------- runs in progress
+
+def _launched(name: str, proc: subprocess.Popen, log: Path, state: str, model: str, emotion: str, iters: int) -> None:
+    st.session_state.setdefault(LAUNCHED, {})[name] = Launched(proc, log, state, model, emotion, iters,
+                                                               time.time_ns())
+
+
+def _follow_launched(infos: list[RunInfo]) -> list[str]:
+    """Forget the launched commands that have begun (their process holds the run's lock, or has written into the
+    run: a short one may have come and gone between two looks) or have ended; one line for each that failed before
+    it began, from the end of its log."""
+    launched: dict[str, Launched] = st.session_state.get(LAUNCHED, {})
+    paths = {r.name: r.path for r in infos}
+    failed = []
+    for name, job in list(launched.items()):
+        path = paths.get(name)
+        began = path is not None and bool(
+            (launch.measuring(path) if job.state == "measuring" else launch.holder(path))
+            or any(loaders.mtime(path / f) >= job.since_ns for f in WRITES))
+        code = job.proc.poll()
+        if began or code is not None:
+            del launched[name]
+        if code and not began:
+            failed.append(f"{name} stopped before it began (exit status {code}): {_last_line(job.log)}")
+    return failed
+
+
+def _last_line(log: Path) -> str:
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+            lines = [ln.strip() for ln in f.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    except OSError as e:
+        return f"its log {log} cannot be read ({e.strerror or e})"
+    return f"{lines[-1]} (see {log})" if lines else f"its log {log} is empty"
+
 
 def _active(root: Path) -> list[RunInfo]:
     infos, _ = loaders.catalog(str(root))
@@ -127,10 +185,13 @@ def _threads(info: RunInfo) -> int:
 
 def _runs(root: Path, allowed: bool) -> None:
     infos, err = loaders.catalog(str(root))
-    if err:
+    launched = bool(st.session_state.get(LAUNCHED))
+    if err and not launched:
         st.info(err)
         return
-    live = any(launch.holder(r.path) or launch.measuring(r.path) for r in infos if r.error is None)
+    live = launched or any(launch.holder(r.path) or launch.measuring(r.path) for r in infos if r.error is None)
+    # The timer runs while anything trains, is measured or is starting; the sidebar's look at the runs folder redraws
+    # the page when that ends, and so stops the timer.
     st.fragment(run_every=REFRESH_S if live else None)(_table)(root, allowed)
 
 
@@ -138,8 +199,17 @@ def _table(root: Path, allowed: bool) -> None:
     loaders.catalog.clear()             # every tick: new runs and new states
     infos, _ = loaders.catalog(str(root))
     infos = [r for r in infos if r.error is None]
+    failed = _follow_launched(infos)
+    if failed:
+        st.session_state[MESSAGE] = ("error", "; ".join(failed))
+        st.rerun()          # the whole page: the message is drawn above the form
+    launched: dict[str, Launched] = st.session_state.get(LAUNCHED, {})
     rows, actions = [], []
     for r in infos:
+        if r.name in launched:          # its process has not taken the lock yet: no buttons, nothing to pace
+            rows.append({"run": r.name, "model": r.model, "emotion": r.emotion, "state": launched[r.name].state,
+                         "iteration": f"{r.iteration}/{r.iters}", "it/s": "", "ETA": "", "measured": _measured(r)})
+            continue
         pid, measuring = launch.holder(r.path), launch.measuring(r.path)
         p = launch.pace(r.path, r.iters)
         state = "training" if pid else "measuring" if measuring else r.state
@@ -148,6 +218,10 @@ def _table(root: Path, allowed: bool) -> None:
                      "it/s": f"{p.rate:.1f}" if pid and p.rate else "",
                      "ETA": launch.duration(p.eta_s) if pid else "", "measured": _measured(r)})
         actions.append((r, pid, measuring, state))
+    shown = {r.name for r in infos}
+    rows += [{"run": name, "model": job.model, "emotion": job.emotion, "state": job.state,     # no folder yet
+              "iteration": f"0/{job.iters}", "it/s": "", "ETA": "", "measured": ""}
+             for name, job in launched.items() if name not in shown]
     st.markdown("#### Runs")
     if not rows:
         st.caption(f"No runs in {root} yet.")
@@ -193,7 +267,8 @@ def _resume(info: RunInfo, root: Path) -> None:
             "--iters", str(c["iters"]), "--batch", str(c["batch"]), "--snapshot-every", str(c["snapshot_every"]),
             "--seed", str(c["seed"]), "--threads", str(c.get("threads") or 1), "--name", info.name, "--resume",
             "--no-progress"]
-    launch.launch(argv, root / LOGS / f"{info.name}.log")
+    log = root / LOGS / f"{info.name}.log"
+    _launched(info.name, launch.launch(argv, log), log, "resuming", info.model, info.emotion, info.iters)
     st.session_state[MESSAGE] = ("ok", f"Resuming {info.name}: `python -m emogan {' '.join(argv)}`")
 
 
@@ -202,6 +277,7 @@ def _measure(info: RunInfo, root: Path) -> None:
     data = session.config().data
     if data:
         argv += ["--data", data]
-    launch.launch(argv, root / LOGS / f"{info.name}.metrics.log", threads=1)
+    log = root / LOGS / f"{info.name}.metrics.log"
+    _launched(info.name, launch.launch(argv, log, threads=1), log, "measuring", info.model, info.emotion, info.iters)
     st.session_state[MESSAGE] = ("ok", f"Measuring {info.name}: `python -m emogan {' '.join(argv)}`; the Mode "
                                        "collapse page shows its lines as they arrive")

@@ -1,13 +1,14 @@
 """The runs catalog: descriptions, damaged folders, grouping by emotion and dataset, the default selection."""
 
 import json
+import os
 import shutil
 
 import pytest
 
 from emogan.errors import RunError
 from emogan.models import REGISTRY
-from emogan.runs.catalog import RunInfo, default_selection, groups, list_runs, model_rank, seeds_of, sort_runs
+from emogan.runs.catalog import RunInfo, default_selection, groups, list_runs, model_rank, seeds_of, signature, sort_runs
 
 
 def copy_run(src, dst, **config_changes):
@@ -83,3 +84,20 @@ def test_model_order_follows_the_registry():
     runs = [RunInfo("b", None, "M10"), RunInfo("a", None, "M7"), RunInfo("c", None, "M2")]
     assert [r.model for r in sort_runs(runs)] == ["M2", "M7", "M10"]
     assert model_rank("M1") < model_rank("M6") < model_rank("custom")
+
+
+def test_the_signature_changes_when_a_run_appears_takes_a_snapshot_or_goes(explorer_runs, tmp_path):
+    assert signature(tmp_path / "missing") is None
+    assert signature(tmp_path) == ()
+    (tmp_path / "notes").mkdir()                        # not a run: no config.json
+    (tmp_path / ".logs").mkdir()
+    (tmp_path / "file.txt").write_text("")
+    assert signature(tmp_path) == ()
+    run = copy_run(explorer_runs / "M1-all-s0", tmp_path / "M1-all-s0")
+    first = signature(tmp_path)
+    assert [name for name, *_ in first] == ["M1-all-s0"] == [r.name for r in list_runs(tmp_path)]
+    index = run / "index.json"
+    os.utime(index, ns=(index.stat().st_atime_ns, index.stat().st_mtime_ns + 10**9))       # a snapshot, or the end
+    assert signature(tmp_path) != first
+    shutil.rmtree(run)
+    assert signature(tmp_path) == ()

@@ -430,3 +430,16 @@ def test_side_by_side_asks_a_conditional_model_for_one_emotion(tmp_path):
     no_exception(at)
     assert "iteration 20, asked for happy" in texts(at.main.markdown)
     assert images(at) and images(at) != before              # generated for the emotion, not the stored grid
+
+
+def test_the_losses_page_draws_a_run_before_its_first_snapshot(explorer_runs, tmp_path):
+    run = shutil.copytree(explorer_runs / "M1-all-s0", tmp_path / "runs" / "M1-all-s0")
+    index = json.loads((run / "index.json").read_text())
+    index.update(snapshots=[], status={"state": "running", "iteration": 0, "message": ""})
+    (run / "index.json").write_text(json.dumps(index))             # its loss log runs ahead of any snapshot
+    at = open_app(tmp_path / "runs", "losses")
+    no_exception(at)
+    assert len(charts(at)) == 1 and "no snapshots yet" not in texts(at.main.info)
+    assert at.main.table[0].value.index.tolist() == ["M1-all-s0"]
+    at = open_app(tmp_path / "runs", "side-by-side")           # a page of snapshots still says there are none
+    assert "The selected runs have no snapshots yet" in texts(at.main.info)

@@ -400,3 +400,118 @@ def test_a_training_run_updates_live_and_a_zoom_survives_refreshes_and_clicks(tr
     page.locator("[data-testid=stMain]").get_by_role("button", name="Reset zoom").click()
     page.wait_for_function("() => ![...document.querySelectorAll('[data-testid=stMain] *')]"
                            ".some(e => e.childElementCount === 0 && e.innerText?.startsWith('Zoomed to'))")
+
+
+# ---------------------------------------------------------------- a first run, from an empty runs folder
+
+FIXTURE = REPO / "tests" / "fixtures" / "fer2013"
+TRAIN_ROWS_JS = """() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stDataFrame] table tr')]
+  .slice(1).map(r => [...r.querySelectorAll('td')].map(c => c.innerText))"""
+COLUMNS = ("run", "model", "emotion", "state", "iteration", "it/s", "ETA", "measured")
+# Long enough never to end during the test, whatever the machine's speed: the test stops the runs.
+ITERS = 2000
+
+
+@pytest.fixture
+def empty_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("empty-runs")
+    with _serving(root, tmp_path_factory, "--data", str(FIXTURE)) as url:
+        yield url, root
+
+
+def wait_for(predicate, what: str, seconds: float = 120):
+    deadline = time.monotonic() + seconds
+    while True:
+        got = predicate()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.25)
+
+
+def stop_training(run: Path, seconds: float = 120) -> None:
+    """Stop the process training `run` as the Stop button does (once it holds the run, if it is still starting),
+    and wait until it has let go: runs are started in sessions of their own and would outlive the test."""
+    from emogan.runs import launch
+
+    deadline = time.monotonic() + seconds
+    while not launch.holder(run) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    launch.stop(run)
+    while launch.holder(run) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def train_rows(pg) -> dict[str, dict[str, str]]:
+    """The Train page's runs table, by run (its cells from the grid's accessible table)."""
+    return {cells[0]: dict(zip(COLUMNS, cells)) for cells in pg.evaluate(TRAIN_ROWS_JS) if cells}
+
+
+def done_of(row: dict[str, str] | None) -> int:
+    return int(row["iteration"].split("/")[0]) if row else -1
+
+
+def losses_table_iteration(pg, run: str) -> int:
+    """The iteration the losses page's runs table gives `run` (-1 while it is not there)."""
+    rows = pg.eval_on_selector_all("[data-testid=stMain] [data-testid=stTable] tr",
+                                   "rs => rs.map(r => [...r.querySelectorAll('th,td')].map(c => c.innerText))")
+    for row in rows:
+        if row and row[0] == run:
+            return next((int(c.split("/")[0]) for c in row if c.endswith(f"/{ITERS}")), -1)
+    return -1
+
+
+def picker_offers(pg, run: str) -> bool:
+    """Whether the sidebar's Runs picker lists `run` among its options (opened, read, closed)."""
+    pg.locator("[data-testid=stSidebar]").get_by_role("combobox", name="Runs").click()
+    try:
+        return pg.get_by_role("option", name=run, exact=True).count() > 0
+    finally:
+        pg.keyboard.press("Escape")
+
+
+def test_a_first_run_from_the_train_page_and_one_from_the_cli_appear_without_a_reload(empty_server, page):
+    from emogan.runs import launch
+
+    url, root = empty_server
+    page.goto(f"{url}/train")
+    page.get_by_text(f"No runs in {root} yet.").wait_for()
+    main = page.locator("[data-testid=stMain]")
+    for label, value in (("Iterations", ITERS), ("Batch", 8), ("Snapshot every", 5), ("Threads", 1)):
+        main.get_by_label(label, exact=True).fill(str(value))
+    main.get_by_role("button", name="Start").click()
+    proc = None
+    try:
+        # From the click on, without a reload: the row, then the training run's progress as it goes.
+        wait_for(lambda: "M1-all-s0" in train_rows(page), "the started run in the table")
+        row = wait_for(lambda: (r := train_rows(page).get("M1-all-s0")) and r["state"] == "training"
+                       and done_of(r) > 0 and r["it/s"] and r["ETA"] and r, "the run training, with its pace")
+        # A run the CLI starts into the open folder (started now, so that its start-up overlaps what follows).
+        proc = launch.launch(["train", "--model", "M1", "--data", str(FIXTURE), "--out", str(root), "--name",
+                              "cli-run", "--iters", str(ITERS), "--batch", "8", "--snapshot-every", "5",
+                              "--threads", "1", "--no-progress"], root.parent / "cli-run.log")
+        wait_for(lambda: done_of(train_rows(page).get("M1-all-s0")) > done_of(row), "its iteration to move on")
+        page.locator("[data-testid=stSidebar] [data-testid=stMultiSelectTagsContainer] [data-tag]",
+                     has_text="M1-all-s0").wait_for()                               # picked in the sidebar
+        assert_no_errors(page)
+        page.screenshot(path=str(SHOTS / "train-first-run.png"), full_page=True)
+
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Runs and losses").click()
+        page.wait_for_function(DRAWN_JS, arg=[CURVES, 1])
+        canvas = f"{CURVES} .echarts-container canvas"
+        drawn = page.eval_on_selector(canvas, "c => c.toDataURL()")
+        seen = wait_for(lambda: losses_table_iteration(page, "M1-all-s0") + 1, "the run in the losses table") - 1
+        wait_for(lambda: losses_table_iteration(page, "M1-all-s0") > seen, "the losses page's run to move on")
+        wait_for(lambda: page.eval_on_selector(canvas, "c => c.toDataURL()") != drawn, "its curves to grow")
+        assert_no_errors(page)
+
+        wait_for(lambda: picker_offers(page, "cli-run"), "the CLI's run in the sidebar's picker", seconds=180)
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Train").click()
+        wait_for(lambda: (train_rows(page).get("cli-run") or {}).get("state") == "training",
+                 "the CLI's run training in the Train page's table")
+        assert_no_errors(page)
+    finally:
+        stop_training(root / "M1-all-s0")
+        if proc is not None:
+            stop_training(root / "cli-run")
+            proc.wait(timeout=60)

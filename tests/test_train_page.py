@@ -3,6 +3,7 @@ measured; each refusal; the controls hidden when the app is served beyond this m
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -136,3 +137,45 @@ def test_pages_follow_a_run_while_it_trains_and_stop_refreshing_after(tmp_path):
     at.run()            # the timer's last tick: the run has stopped, so the app reruns once more, without a timer
     assert not [t for t in at.sidebar.toggle if t.label == "Follow the newest snapshot"]    # nothing trains
     assert at.main.table[0].value.loc["M4-all-s0", "state"] in ("interrupted", "done")
+
+
+def _options(at, label="Runs"):
+    return next(w for w in at.sidebar.multiselect if w.label == label).options
+
+
+def test_a_first_run_is_in_the_table_from_the_click_on_and_in_the_picker_once_its_folder_exists(tmp_path,
+                                                                                                 explorer_runs):
+    from explorer.train_page import LAUNCHED
+
+    root = tmp_path / "runs"
+    root.mkdir()
+    at = open_app(root, "train")
+    assert f"No runs in {root} yet." in _texts(at)
+    _fill(at, model="M3", iters=10, batch=8, data=str(FIXTURE), name="first")
+    # Its process needs seconds to make the run folder: the row is there before it does.
+    assert _row(at, "first")[["state", "iteration"]].tolist() == ["starting", "0/10"]
+    proc = at.session_state[LAUNCHED]["first"].proc
+    proc.kill()                 # it had not begun: nothing of it is on disk
+    proc.wait(timeout=60)
+    assert sorted(p.name for p in root.iterdir()) == [".logs"]
+    # A run that appears in the folder (as the CLI makes one) is offered at the next rerun, not once a cache expires.
+    shutil.copytree(explorer_runs / "M3-all-s0", root / "M3-all-s0")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _options(at) == ["M3-all-s0"] and _row(at, "M3-all-s0")["state"] == "done"
+
+
+def test_a_start_that_fails_before_it_begins_says_why_in_one_line(tmp_path):
+    from explorer.train_page import LAUNCHED
+
+    root, data = tmp_path / "runs", tmp_path / "not-fer2013"
+    root.mkdir()
+    data.mkdir()                # exists, so the page lets it through; the CLI finds no faces in it
+    at = _fill(open_app(root, "train"), model="M3", iters=10, data=str(data), name="doomed")
+    assert _row(at, "doomed")["state"] == "starting"
+    at.session_state[LAUNCHED]["doomed"].proc.wait(timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    [error] = [e.value for e in at.main.error]
+    assert error.startswith("doomed stopped before it began (exit status 2): error: ") and str(data) in error, error
+    assert f"No runs in {root} yet." in _texts(at)          # and it is no longer shown as starting

@@ -1,20 +1,45 @@
 """The runs under a root (runs.RunInfo, re-exported here) sorted and grouped by emotion and dataset, with the default
-selection: one run per registered model."""
+selection: one run per registered model; and a cheap signature of the root that changes when its runs do."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from emogan.models import ORIGINAL_SIX, REGISTRY
-from emogan.runs.store import RunInfo, scan_runs
+from emogan.runs.store import CONFIG, INDEX, RunInfo, scan_runs
 
-__all__ = ["RunInfo", "default_selection", "groups", "list_runs", "model_rank", "seeds_of", "sort_runs"]
+__all__ = ["RunInfo", "default_selection", "groups", "list_runs", "model_rank", "seeds_of", "signature", "sort_runs"]
 
 
 def list_runs(root: str | Path) -> list[RunInfo]:
     """Every run folder under `root`, sorted by model then name; damaged ones carry their one-line reason."""
     return sort_runs(scan_runs(root))
+
+
+def signature(root: str | Path) -> tuple[tuple[str, int, int], ...] | None:
+    """Each run folder under `root` (as scan_runs finds them) with the times of its config and index: it changes when
+    a run appears or goes, takes a snapshot or ends. One listing and two stats per run, so a page can poll it; None
+    when `root` is not a folder."""
+    out = []
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return None
+    for e in entries:
+        if e.name.startswith(".") or not e.is_dir():
+            continue
+        try:
+            config = os.stat(os.path.join(e.path, CONFIG)).st_mtime_ns
+        except OSError:
+            continue            # not a run (yet): its config is what makes it one, and is written last
+        try:
+            index = os.stat(os.path.join(e.path, INDEX)).st_mtime_ns
+        except OSError:
+            index = 0
+        out.append((e.name, config, index))
+    return tuple(out)
 
 
 def model_rank(model: str) -> tuple[int, str]:
