@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from emogan.errors import EmoganError
-from emogan.runs.lock import METRICS_LOCK, TRAIN_LOCK, FolderLock
+from emogan.runs.lock import METRICS_LOCK, TRAIN_LOCK
+from emogan.runs.lock import holder as lock_holder
 
 
 def launch(argv: list[str], log: Path, threads: int | None = None) -> subprocess.Popen:
@@ -30,16 +30,12 @@ def launch(argv: list[str], log: Path, threads: int | None = None) -> subprocess
 
 
 def holder(run_dir: Path, lock: str = TRAIN_LOCK) -> int | None:
-    """The pid of the process holding the run's lock (training it, or measuring it), None if nobody holds it."""
+    """The pid of the process holding the run's lock (training it, or measuring it), None if nobody holds it.
+    The explorer asks every few seconds: a probe that writes nothing and never makes a starting trainer fail."""
     path = Path(run_dir) / lock
     if not path.exists() or not os.access(path, os.W_OK):     # a read-only copy of a run is trained by nobody
         return None
-    try:
-        FolderLock(Path(run_dir), lock, "checked").acquire().release()
-        return None
-    except EmoganError:
-        text = path.read_text(errors="replace").strip()
-        return int(text) if text.isdigit() else -1
+    return lock_holder(Path(run_dir), lock)
 
 
 def measuring(run_dir: Path) -> int | None:
