@@ -15,7 +15,7 @@ from emogan.errors import EmoganError, first_line
 # Each module exposes register(subparsers); its parser sets func=run(args) -> exit status.
 COMMANDS = ("emogan.commands.train", "emogan.commands.runs", "emogan.commands.sample", "emogan.commands.export",
             "emogan.commands.classifier", "emogan.commands.metrics", "emogan.commands.report", "emogan.commands.timeline",
-            "emogan.commands.sweep")
+            "emogan.commands.sweep", "emogan.commands.import_tensorboard")
 
 
 class Parser(argparse.ArgumentParser):
