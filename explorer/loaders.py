@@ -68,9 +68,11 @@ def catalog(root: str) -> tuple[list[RunInfo], str]:
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def _snapshots(path: str, stamp_: int) -> tuple[list[int], list[int]]:
+def _snapshots(path: str, stamp_: int) -> tuple[list[int], list[int], list[int]]:
+    """Every snapshot's iteration, those with weights, and those storing the metrics' faces (a loop of one's own)."""
     snaps = Run(path).snapshots()
-    return [int(s["iteration"]) for s in snaps], [int(s["iteration"]) for s in snaps if s.get("weights")]
+    return ([int(s["iteration"]) for s in snaps], [int(s["iteration"]) for s in snaps if s.get("weights")],
+            [int(s["iteration"]) for s in snaps if s.get("faces")])
 
 
 def snapshots(info: RunInfo) -> list[int]:
@@ -81,6 +83,17 @@ def snapshots(info: RunInfo) -> list[int]:
 def weight_iterations(info: RunInfo) -> list[int]:
     its, _ = attempt(_snapshots, str(info.path), stamp(info))
     return its[1] if its else []
+
+
+def measured_iterations(info: RunInfo) -> list[int]:
+    """Snapshots whose measured faces can be had: drawn by their weights, or stored by a loop of one's own."""
+    its, _ = attempt(_snapshots, str(info.path), stamp(info))
+    return sorted(set(its[1]) | set(its[2])) if its else []
+
+
+def paired(info: RunInfo) -> bool:
+    """Whether the run's grids show the shared fixed latents (False: latents of its own, see Run.paired_latents)."""
+    return bool(run_config(info).get("paired_latents", True))
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -313,8 +326,19 @@ def weights_iteration(info: RunInfo, iteration: int) -> tuple[int | None, str]:
     """The iteration with weights nearest to `iteration`, and a note when it is another one."""
     used = nearest(weight_iterations(info), iteration)
     if used is None:
-        return None, f"{info.name}: no generator weights saved"
+        own = f" (a {info.framework} run that stored its faces only)" if info.framework not in ("", "emogan") else ""
+        return None, f"{info.name}: no generator weights saved{own}"
     return used, gallery.snap_note(used, iteration, "with weights")
+
+
+def measured_iteration(info: RunInfo, iteration: int) -> int | None:
+    """The iteration nearest to `iteration` whose measured faces can be had (measured_iterations)."""
+    return nearest(measured_iterations(info), iteration)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _stored_faces(path: str, iteration: int, stamp_: int) -> np.ndarray | None:
+    return Run(path).stored_faces(iteration)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -336,7 +360,13 @@ def generated(info: RunInfo, iteration: int, z: torch.Tensor | np.ndarray,
 
 
 def measured_faces(info: RunInfo, iteration: int, n: int) -> tuple[np.ndarray | None, str]:
-    """The first n faces `python -m emogan metrics` measures at `iteration` (which must have weights)."""
+    """The first n faces `python -m emogan metrics` measures at `iteration` (which must have weights or stored
+    faces)."""
+    stored, err = attempt(_stored_faces, str(info.path), iteration, stamp(info))
+    if stored is not None and len(stored) >= n:
+        return stored[:n], ""
+    if iteration not in weight_iterations(info):
+        return None, err or f"{info.name}: {len(stored) if stored is not None else 'no'} faces stored at {iteration}"
     # Imported on demand: this module pulls in the metrics' libraries (scikit-learn, scipy, torchmetrics).
     from emogan.metrics.evaluate import metric_labels, metric_latents
     run = Run(info.path)

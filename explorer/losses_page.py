@@ -76,7 +76,7 @@ def _table(runs: list) -> None:
         done = pace.iteration if pace else r.iteration
         seconds = tail.get("seconds")
         rows.append({
-            "run": r.name, "model": r.model, "emotion": r.emotion, "data": r.dataset,
+            "run": r.name, "model": r.model, "framework": r.framework, "emotion": r.emotion, "data": r.dataset,
             "state": "training" if pace else r.state,
             "iteration": f"{done}/{r.iters}" if r.iters else str(done),
             "it/s": _number(pace.rate if pace else None, 1),

@@ -211,11 +211,12 @@ def _pairs_gallery(runs: list[RunInfo]) -> None:
     with c1:
         info = common.run_picker(runs, f"{NN_RUN}_pairs")
     iteration = session.current_iteration()
-    used_w, _ = loaders.weights_iteration(info, iteration)
+    used_w = loaders.measured_iteration(info, iteration)
     pools = ["grid faces"] + ([f"{n} faces (as measured)" for n in POOLS] if used_w is not None else [])
     session.valid_choice(PAIR_POOL, pools)
     c2.radio("Search", pools, key=PAIR_POOL, horizontal=True,
-             help="The grid's fixed-latent faces, or the first faces the metrics measure (needs generator weights)")
+             help="The grid's fixed-latent faces, or the first faces the metrics measure (needs generator weights "
+                  "or stored faces)")
     choice = st.session_state[PAIR_POOL]
     if choice == "grid faces":
         used, faces, err = loaders.faces(info, iteration)

@@ -59,6 +59,10 @@ def _grid() -> None:
     if judging:
         per_row = min(per_row, 8)      # a verdict ('hap 83%') needs ~2x a 48-pixel face's width
     st.markdown(f"#### Iteration {iteration}")
+    own = [r.name for r in sel.runs if not loaders.paired(r)]
+    if own and len(own) < len(sel.runs):
+        st.caption(f"Faces not paired: {', '.join(own)} drew latents of its own (another latent size or prior), so "
+                   "its columns are not the same latents as the other runs'.")
     asked = st.session_state.get(ASKED, IN_TURN)
     for r in sel.runs:
         label, image = st.columns([1, 6], vertical_alignment="center")
@@ -67,6 +71,8 @@ def _grid() -> None:
             continue
         used, faces, err = loaders.faces(r, iteration, n)
         lines = [common.run_title(r)]
+        if not loaders.paired(r):
+            lines.append(":orange[its own latents: faces not paired]")
         if used is not None:
             lines.append(f"iteration {used}")
             losses = loaders.loss_labels(r, used)

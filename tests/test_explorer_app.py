@@ -443,3 +443,55 @@ def test_the_losses_page_draws_a_run_before_its_first_snapshot(explorer_runs, tm
     assert at.main.table[0].value.index.tolist() == ["M1-all-s0"]
     at = open_app(tmp_path / "runs", "side-by-side")           # a page of snapshots still says there are none
     assert "The selected runs have no snapshots yet" in texts(at.main.info)
+
+
+def _tracked(root: Path, name: str, **kw) -> None:
+    """A run of one's own loop (emogan.track) on the fixture faces, beside the tiny registry runs: snapshots every
+    10 of 40 iterations like theirs, faces from a stand-in generator, no weights."""
+    from emogan import track
+    ramp = np.linspace(-1, 1, 48 * 48, dtype=np.float32).reshape(1, 48, 48)
+    with track.init(root, name, data=REPO / "tests" / "fixtures" / "fer2013", n_measure=100, measure_every=20,
+                    **kw) as run:
+        for i in range(1, 41):
+            run.log(i, loss_D=0.7 - i / 400, loss_G=0.8 + i / 400, D_x=0.5, D_G_z=0.4)
+            if i % 10 == 0:
+                run.snapshot(i, lambda z, i=i: np.tanh(z[:, :1, None] * i / 40 + ramp))
+
+
+def test_runs_of_ones_own_loop_show_beside_registry_runs_and_lose_only_the_latent_pages(explorer_runs, tmp_path):
+    root = tmp_path / "runs"
+    root.mkdir()
+    shutil.copytree(explorer_runs / "M1-all-s0", root / "M1-all-s0")
+    _tracked(root, "mine")
+    _tracked(root, "mine-z64", z_dim=64)
+    names = ["M1-all-s0", "mine", "mine-z64"]
+    at = open_app(root, "losses")
+    no_exception(at)
+    picker = at.sidebar.multiselect[0]
+    assert picker.options == names and picker.value == ["M1-all-s0"]        # one group: the same faces
+    picker.set_value(names).run()
+    no_exception(at)
+    table = at.main.table[0].value
+    assert table.loc["mine", "framework"] == "pytorch" and table.loc["M1-all-s0", "framework"] == "emogan"
+    assert table.loc["mine", "state"] == "done" and table.loc["mine", "iteration"] == "40"
+    assert {s["id"].split(":")[1] for s in charts(at)[0]["series"] if s["id"].startswith("loss_G:")} == set(names)
+
+    at = open_app(root, "side-by-side")
+    at.sidebar.multiselect[0].set_value(names).run()
+    no_exception(at)
+    assert len(images(at)) == 3
+    assert "Faces not paired: mine-z64 drew latents of its own" in texts(at.main.caption)
+    assert "its own latents: faces not paired" in texts(at.main.markdown)
+
+    at = open_app(root, "timeline")
+    at.sidebar.multiselect[0].set_value(names).run()
+    no_exception(at)
+    assert not at.error
+
+    at = open_app(root, "latent")
+    at.sidebar.multiselect[0].set_value(names).run()
+    no_exception(at)
+    lines = texts(at.main.caption)
+    assert "mine: no generator weights saved (a pytorch run that stored its faces only)" in lines
+    assert "mine-z64: no generator weights saved" in lines
+    assert len(images(at)) >= 1 and not at.error          # M1 is still walked
