@@ -418,3 +418,25 @@ def test_warnings_are_not_raised_for_a_healthy_run(tmp_path):
         warnings.simplefilter("error")
         with track.init(tmp_path, "quiet") as run:
             run.log(1, loss_D=0.7, loss_G=0.8)
+
+
+def test_a_tracked_run_exports_light_with_or_without_weights(tmp_path, capsys):
+    G = DCGANGenerator()
+    with track.init(tmp_path / "runs", "walkable", n_measure=100) as run:
+        for i in (950, 1000):
+            run.log(i, loss_D=0.7, loss_G=0.8, lr=1e-3)
+            run.snapshot(i, track.sampler(G, shape=(-1, 100, 1, 1)), weights=G)
+    with track.init(tmp_path / "runs", "faces-only", n_measure=100) as run:
+        run.log(50, loss_D=0.7, loss_G=0.8)
+        run.snapshot(50, faces_of)
+    code, _, err = run_cli(["export", "walkable", "faces-only", "--root", tmp_path / "runs", "--out", tmp_path / "demo"],
+                           capsys)
+    assert code == 0, err
+    light = Run(tmp_path / "demo" / "walkable")
+    assert light.weight_iterations() == [950, 1000] and light.face_iterations() == []
+    assert light.scalars()["lr"].tolist() == [1e-3, 1e-3]
+    assert np.abs(generate(light.load_generator(1000), light.fixed_latents()).astype(int)
+                  - Run(tmp_path / "runs" / "walkable").grid(1000)).max() <= 2        # fp16 weights
+    bare = Run(tmp_path / "demo" / "faces-only")
+    assert bare.snapshot_iterations() == [50] and bare.weight_iterations() == [] and bare.framework == "pytorch"
+    assert np.array_equal(bare.grid(50), Run(tmp_path / "runs" / "faces-only").grid(50)[:16])

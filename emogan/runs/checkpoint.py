@@ -95,6 +95,12 @@ def generator_payload(G: Generator, iteration: int, dtype: torch.dtype = torch.f
     return tensors, meta
 
 
+def recast(path: str | Path, dtype: torch.dtype) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A weights file's tensors with its floating-point ones cast to `dtype`, and its metadata: a smaller copy."""
+    tensors, meta = read_tensors(path)
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}, meta
+
+
 def save_generator(path: str | Path, G: Generator, iteration: int, dtype: torch.dtype = torch.float32) -> None:
     """Generator weights plus the config that rebuilds it, so the file stands alone."""
     save_tensors(path, *generator_payload(G, iteration, dtype))

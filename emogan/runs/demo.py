@@ -11,26 +11,29 @@ import torch
 
 from emogan.errors import RunError, first_line
 from emogan.images import make_grid
+from emogan.models import Generator
 from emogan.original import ORIGINAL_ITERATIONS
 from emogan.runs import checkpoint
 from emogan.runs.atomic import atomic_write_json
-from emogan.runs.store import CONFIG, LATENTS, LOSSES, Run, RunWriter, nearest
+from emogan.runs.store import CONFIG, LATENTS, LOSSES, SCALARS, Run, RunWriter, nearest
 
 MANIFEST = "manifest.json"
-EXTRA_FILES = ("metrics.jsonl", "metrics_config.json")   # copied when present (written by `emogan metrics`)
+# Copied when present: written by `emogan metrics`, and the further scalars of a loop of one's own (emogan.track).
+EXTRA_FILES = ("metrics.jsonl", "metrics_config.json", SCALARS)
 
 
 def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_ITERATIONS, grid_n: int = 16,
                weights_dtype: torch.dtype = torch.float16, grids_at: tuple[int, ...] | None = None) -> dict[str, Any]:
     """Copy `run` to `out` with every grid (cut to its first grid_n faces; with `grids_at`, only the snapshots
     nearest those iterations and the last), the full loss log, and generator weights only at `weights_at` (each
-    snapped to the nearest iteration with weights) and at the last snapshot."""
+    snapped to the nearest iteration with weights) and at the last snapshot. A run of one's own loop may have no
+    weights: its grids, losses and metrics are exported (not the faces it stored for the metrics)."""
     if (out / CONFIG).exists():
         raise RunError(f"{out}: already holds a run; export into an empty folder")
     have = run.weight_iterations()
-    if not have:
+    if not have and run.framework == "emogan":
         raise RunError(f"{run.path}: has no generator weights to export")
-    keep = {nearest(have, it) for it in weights_at if it <= have[-1]} | {have[-1]}
+    keep = {nearest(have, it) for it in weights_at if it <= have[-1]} | {have[-1]} if have else set()
     snaps = run.snapshot_iterations()
     grids = set(snaps) if grids_at is None else {nearest(snaps, it) for it in grids_at if it <= snaps[-1]} | {snaps[-1]}
     writer = RunWriter(out)
@@ -43,7 +46,8 @@ def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_IT
         weights = None
         if it in keep:
             G = run.load_generator(it)
-            weights = checkpoint.generator_payload(G, it, weights_dtype)
+            weights = checkpoint.generator_payload(G, it, weights_dtype) if isinstance(G, Generator) else \
+                checkpoint.recast(run.file(snap["weights"]), weights_dtype)
         entries.append(writer.write_snapshot_files(it, make_grid(faces, ncols=8), weights))
     # run.file refuses a link out of the run before it is read: an export never copies what the run does not hold.
     shutil.copyfile(run.file(LOSSES), out / LOSSES)
@@ -69,7 +73,8 @@ def export_run(run: Run, out: Path, *, weights_at: tuple[int, ...] = ORIGINAL_IT
 def _thinned(grid_n: int, weights: list[int], grids: list[int] | None) -> str:
     """What the export left out, in words, for the manifest."""
     where = "every snapshot" if grids is None else "iterations " + ", ".join(map(str, grids))
-    return f"grids of {grid_n} faces at {where}; generator weights at {', '.join(map(str, weights))}"
+    kept = f"generator weights at {', '.join(map(str, weights))}" if weights else "no generator weights"
+    return f"grids of {grid_n} faces at {where}; {kept}"
 
 
 def write_manifest(out_root: Path, runs: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
