@@ -3,6 +3,7 @@
     python benchmarks/recipe_pilots.py --data ../shared/data/fer2013 --out /tmp/pilots --iters 1000 --lanes 2
     python benchmarks/recipe_pilots.py --out /tmp/pilots --table --baseline OLD/M7-all-s0 --baseline OLD/M8-all-s0
     python benchmarks/recipe_pilots.py --data ../shared/data/fer2013 --out /tmp/pilots --cost   # seconds/iteration
+    python benchmarks/recipe_pilots.py --data ../shared/data/fer2013 --out /tmp/pilots --cost r5-rp r5-rp-sched-resD
 
 Each candidate is the recipe M7 and M8 shipped with before the pilots ("base"), changed in one or two ways that
 the literature reports to help at this scale (../shared/RECIPES.md has the sources). Every candidate trains at
@@ -76,6 +77,32 @@ CANDIDATES: dict[str, GANConfig] = {
     "M7-lrg2": SECOND_ROUND_M7.replace(lr_g=2e-4),
     "M7-d3-lrg2": SECOND_ROUND_M7.replace(d_channels=(64, 128, 256), lr_g=2e-4),
 }
+# Fifth round, for realism: from the M7 and M8 the fourth round chose, R3GAN's pieces (Huang et al. 2024) added one
+# at a time, then gentler emotion pushes for the conditional model (../shared/RECIPES.md, "Realism").
+FOURTH_ROUND_M7 = SECOND_ROUND_M7.replace(g_base=128, g_channels=(256, 128, 64), d_channels=(64, 128, 256), lr_g=2e-4)
+# The relativistic pairing loss with R1 and R2 every 4th D step; the schedules over a 5000-iteration run; a small
+# residual D without normalization (the conditional ones mean-pool the projection: no spectral norm bounds it).
+R5_RP = dict(loss="rpgan", gamma=1.0, penalty_every=4)
+R5_SCHED = dict(schedule_iters=5000, lr_final_scale=0.25, beta2_final=0.99, gamma_final=0.1, ema_halflife_kimg=20.0)
+R5_RESD = dict(d_arch="residual", d_spectral_norm=False, d_channels=(32, 64, 128), d_blocks=1, d_expand=1,
+               d_group_width=16)
+R5_M9 = FOURTH_ROUND_M7.replace(name="M9", **R5_RP, **R5_SCHED, **R5_RESD)
+R5_COND = R5_M9.replace(name="M10", conditional=True, d_projection_pool="mean")
+CANDIDATES.update({
+    "r5-rp": FOURTH_ROUND_M7.replace(**R5_RP),
+    "r5-rp-sched": FOURTH_ROUND_M7.replace(**R5_RP, **R5_SCHED),
+    "r5-rp-sched-resD": R5_M9,                                      # the registry's M9 when it was added
+    "r5-rp-sched-resD-lrd2": R5_M9.replace(lr_d=2e-4),              # R3GAN's equal rates for G and D
+    "r5-rp-sched-resD-r1every": R5_M9.replace(penalty_every=1),     # R3GAN's penalties at every step, at their cost
+    "r5-rp-sched-resD-g32": R5_M9.replace(d_group_width=32),        # wider groups in the blocks' 3x3 convs
+    "r5-rp-sched-resD-x2": R5_M9.replace(d_expand=2),               # R3GAN's expansion factor, at about 1.1x M7
+    # The conditional model: M8's push on the recipe above, at a smaller weight; ReACGAN's D2D-CE at its CIFAR-10
+    # weight 0.5 (the registry's M10 when it was added) and at 1.0.
+    "r5c-acnet-w03": R5_COND.replace(ac_weight=0.3, ac_head="net"),
+    "r5c-d2dce": R5_COND.replace(ac_weight=0.5, ac_head="pooled", ac_loss="d2dce"),
+    "r5c-d2dce-w1": R5_COND.replace(ac_weight=1.0, ac_head="pooled", ac_loss="d2dce"),
+    "r5c-m8push": R5_COND.replace(ac_weight=1.0, ac_head="net"),    # M8's push unchanged, for comparison
+})
 SHOWN = ("fer_fid", "coverage", "msssim", "label_accuracy")
 
 
@@ -95,14 +122,17 @@ def train_one(name: str, data: str, out: Path, iters: int) -> None:
     print(f"{name}: {result.status} at iteration {result.iteration}", file=sys.stderr)
 
 
-def cost(data: str, rounds: int = 3, iters: int = 30) -> str:
-    """Seconds per iteration of the registry's M7 and M8 against the recipe before the pilots, timed in
-    alternation in this one process (one thread), so a busy machine slows all of them alike."""
+def cost(data: str, names: list[str] = (), rounds: int = 3, iters: int = 30) -> str:
+    """Seconds per iteration of the candidates `names` against the registry's M7 (and M8, for conditional ones), or
+    without names of the registry's M7 and M8 against the recipe before the pilots, timed in alternation in this one
+    process (one thread, bf16 autocast where the CPU has it natively, as training would), so a busy machine slows
+    all of them alike. Each recipe steps through its own iterations, so lazy penalties and schedules count."""
     import time
 
     import torch
 
     from emogan.data import load_faces
+    from emogan.device import fast_bf16
     from emogan.models import get_config
     from emogan.training.loop import step
     from emogan.training.losses import get_losses
@@ -112,22 +142,37 @@ def cost(data: str, rounds: int = 3, iters: int = 30) -> str:
     faces = load_faces(data, split="train")
     images = torch.from_numpy(faces.images)
     labels = torch.from_numpy(faces.labels.astype("int64"))
-    configs = {"before (M7)": BASE_M7, "before (M8)": BASE_M8, "registry M7": get_config("M7"),
-               "registry M8": get_config("M8")}
-    states = {k: build_state(c, 0, torch.device("cpu"), amp=True) for k, c in configs.items()}
+    if names:
+        configs = {"registry M7": get_config("M7")}
+        if any(CANDIDATES[n].conditional for n in names):
+            configs["registry M8"] = get_config("M8")
+        configs.update({n: CANDIDATES[n] for n in names})
+        bases = ("registry M7", "registry M8")
+    else:
+        configs = {"before (M7)": BASE_M7, "before (M8)": BASE_M8, "registry M7": get_config("M7"),
+                   "registry M8": get_config("M8")}
+        bases = ("before (M7)", "before (M8)")
+    cpu = torch.device("cpu")
+    states = {k: build_state(c, 0, cpu, amp=fast_bf16(cpu)) for k, c in configs.items()}
     spent = dict.fromkeys(configs, 0.0)
+
+    def one(k: str) -> None:
+        s, c = states[k], configs[k]
+        step(s, c, images, 64, get_losses(c.loss), labels)
+        s.iteration += 1
+
     for _ in range(rounds):
-        for k, c in configs.items():
+        for k in configs:
             for _ in range(3):                  # warm-up: oneDNN picks its kernels on the first calls
-                step(states[k], c, images, 64, get_losses(c.loss), labels)
+                one(k)
             t0 = time.perf_counter()
             for _ in range(iters):
-                step(states[k], c, images, 64, get_losses(c.loss), labels)
+                one(k)
             spent[k] += time.perf_counter() - t0
     per_it = {k: v / (rounds * iters) for k, v in spent.items()}
-    lines = ["| recipe | s / iteration | against the recipe before |", "|---|---|---|"]
+    lines = [f"| recipe | s / iteration | against {bases[0]} (or {bases[1]}) |", "|---|---|---|"]
     for k, v in per_it.items():
-        base = per_it["before (M8)" if configs[k].conditional else "before (M7)"]
+        base = per_it[bases[1] if configs[k].conditional else bases[0]]
         lines.append(f"| {k} | {v:.3f} | {v / base:.2f}x |")
     return "\n".join(lines)
 
@@ -178,12 +223,14 @@ def main() -> None:
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--table", action="store_true", help="only print the table of the pilots under --out")
     ap.add_argument("--cost", action="store_true",
-                    help="only time the registry's M7 and M8 against the recipe before the pilots, in alternation "
-                         "in one one-thread process")
+                    help="only time the named candidates against the registry's M7 (and M8), or without names the "
+                         "registry's M7 and M8 against the recipe before the pilots, in alternation in one one-thread "
+                         "process")
     ap.add_argument("--baseline", type=Path, action="append", default=[],
                     help="a run of the recipe before the pilots, shown in the table at the same iteration")
-    ap.add_argument("candidates", nargs="*", default=list(CANDIDATES), help="candidate names (default: all)")
+    ap.add_argument("candidates", nargs="*", default=[], help="candidate names (default: all)")
     args = ap.parse_args()
+    named, args.candidates = args.candidates, args.candidates or list(CANDIDATES)
     unknown = [c for c in args.candidates if c not in CANDIDATES]
     if unknown:
         ap.error(f"unknown candidate {unknown[0]!r}: expected one of {', '.join(CANDIDATES)}")
@@ -191,7 +238,7 @@ def main() -> None:
         train_one(args.one, args.data, args.out, args.iters)
         return
     if args.cost:
-        print(cost(args.data))
+        print(cost(args.data, named))
         return
     if not args.table:
         if not args.data:

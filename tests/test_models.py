@@ -27,8 +27,8 @@ EXPECTED_PARAMS["M8"] = (EXPECTED_PARAMS["M7"][0] + 7 * 4608,
                          + (9 * 64 * 128 + 256) + 128 * 36 * 7 + 7)
 
 
-def _block(c: int, expand: int = 2, group: int = 16) -> int:
-    """A residual block's weights and biases: 1x1 conv up, grouped 3x3 conv, 1x1 conv down."""
+def _block(c: int, expand: int = 1, group: int = 16) -> int:
+    """A residual block's weights and biases: 1x1 conv to `expand` x the width, grouped 3x3 conv, 1x1 conv back."""
     w = c * expand
     return (c * w + w) + (w * group * 9 + w) + (w * c + c)
 
