@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"{name}: {len(faces)} faces, training iterations {run.step + 1}..{args.iters}", flush=True)
         t0 = time.perf_counter()
-        callback = Callback(run, sample_every=args.snapshot_every,
+        # weights=True: G's weights at every snapshot, as torch layers the explorer's latent pages can walk.
+        callback = Callback(run, sample_every=args.snapshot_every, weights=True,
                             state=lambda: variables_state(*gan.state_groups()))
         gan.fit(Batches(faces.images, args.batch, left, args.seed, run.step), epochs=1, verbose=0,
                 callbacks=[callback])

@@ -67,6 +67,9 @@ def test_the_keras_model_1_trains_snapshots_and_resumes(tmp_path, fixture_root):
     assert ((losses["D_x"] > 0) & (losses["D_x"] < 1)).all()
     assert run.snapshot_iterations() == [3, 6] and run.face_iterations() == [6]
     assert len(np.unique(run.grid(6).reshape(64, -1), axis=0)) > 1
+    # Its Keras generator is stored as torch layers, which draw its faces for the latent pages.
+    assert run.weight_iterations() == [3, 6]
+    assert np.abs(generate(run.load_generator(6), run.fixed_latents()).astype(int) - run.grid(6)).max() <= 1
 
     out = run_example("keras_model1.py", "--iters", 9, "--resume", *args)
     assert "training iterations 7..9" in out.stdout

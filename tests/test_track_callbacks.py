@@ -161,3 +161,38 @@ def test_lightning_without_losses_is_refused_in_one_line(tmp_path):
     with track.init(tmp_path, "lit") as run, pytest.raises(RunError) as e:
         _trainer(track.lightning.Callback(run), 1).fit(Silent(returns=True), data)
     assert "\n" not in str(e.value) and "no loss_D and loss_G" in str(e.value)
+
+
+def _keras_generator(batchnorm: bool) -> keras.Sequential:
+    L = keras.layers
+    norm = [L.BatchNormalization()] if batchnorm else []
+    return keras.Sequential([
+        keras.Input((100,)), L.Dense(8 * 6 * 6), *([L.BatchNormalization()] if batchnorm else []), L.LeakyReLU(0.2),
+        L.Reshape((6, 6, 8)),
+        L.UpSampling2D(), L.Conv2D(8, 3, padding="same"), *norm, L.LeakyReLU(0.2),
+        L.UpSampling2D(), L.Conv2D(4, 3, padding="same"), L.Activation("relu"),
+        L.UpSampling2D(), L.Conv2D(1, 3, padding="same", activation="tanh")])
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_a_keras_generator_is_stored_as_torch_layers_that_draw_its_faces(tmp_path, batchnorm):
+    from emogan.sampling import generate
+    from emogan.track.keras import generator_sample, torch_generator
+    G = _keras_generator(batchnorm)
+    for v in G.non_trainable_weights:          # BatchNorm's running statistics, away from 0 and 1
+        v.assign(np.random.default_rng(1).uniform(0.5, 1.5, v.shape).astype("float32"))
+    converted = torch_generator(G)
+    assert isinstance(converted, nn.Sequential), converted
+    with track.init(tmp_path, "kw", framework="keras") as run:
+        run.snapshot(1, generator_sample(G), weights=converted, measure=False)
+    r = Run(tmp_path / "kw")
+    drawn = generate(r.load_generator(1), r.fixed_latents())
+    assert np.abs(drawn.astype(int) - r.grid(1)).max() <= 1      # float rounding between two frameworks
+
+
+def test_a_keras_generator_without_a_torch_counterpart_says_which_layer(tmp_path):
+    from emogan.track.keras import torch_generator
+    L = keras.layers
+    G = keras.Sequential([keras.Input((100,)), L.Dense(6 * 6 * 4), L.Reshape((6, 6, 4)),
+                          L.Conv2DTranspose(1, 3, strides=8, padding="same")])
+    assert torch_generator(G) == "a Conv2DTranspose layer, which has no torch counterpart here"

@@ -46,15 +46,17 @@ class Callback(keras.callbacks.Callback):
     """Logs every training step's losses and snapshots the generator every `sample_every` steps (and at the end).
 
     sample: latents -> faces (default: the model's `generator` attribute, in inference mode). state: called at
-    each snapshot for the tensors to resume from (see TrackedRun.state). The callback counts steps itself, across
-    epochs and fit() calls, from the run's step (a resumed run's)."""
+    each snapshot for the tensors to resume from (see TrackedRun.state). weights: also store the generator's
+    weights, translated to torch layers (torch_generator), so the explorer's latent pages can walk it; a generator
+    that cannot be translated is refused at the first snapshot. The callback counts steps itself, across epochs
+    and fit() calls, from the run's step (a resumed run's)."""
 
     def __init__(self, run: TrackedRun, sample_every: int = 50, sample: Callable[..., Any] | None = None,
-                 state: Callable[[], Mapping[str, Any]] | None = None):
+                 state: Callable[[], Mapping[str, Any]] | None = None, weights: bool = False):
         super().__init__()
         if isinstance(sample_every, bool) or not isinstance(sample_every, int) or sample_every < 1:
             raise RunError(f"sample_every {sample_every!r} must be a positive int (steps between snapshots)")
-        self.run, self.sample_every, self._sample, self._state = run, sample_every, sample, state
+        self.run, self.sample_every, self._sample, self._state, self.weights = run, sample_every, sample, state, weights
         self.step = run.step
 
     def _sampler(self) -> Callable[..., Any]:
@@ -97,7 +99,129 @@ class Callback(keras.callbacks.Callback):
 
     def _snapshot(self, measure: bool | None = None) -> None:
         state = self._state() if self._state is not None else None
-        self.run.snapshot(self.step, self._sampler(), measure=measure, state=state)
+        weights = None
+        if self.weights:
+            weights = torch_generator(getattr(self.model, "generator", None))
+            if isinstance(weights, str):
+                raise RunError(f"{self.run.path.name}: the generator's weights cannot be stored for the latent pages: "
+                               f"{weights}; pass Callback(weights=False)")
+        self.run.snapshot(self.step, self._sampler(), weights=weights, measure=measure, state=state)
+
+
+# ---------------------------------------------------------------- a Keras generator as torch layers
+
+_ACTIVATIONS = {"linear": None, "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "silu": "SiLU", "elu": "ELU"}
+
+
+def torch_generator(generator: keras.Model) -> Any:
+    """The same generator as a torch nn.Sequential of standard layers (channels first), or a one-line reason why it
+    cannot be: what TrackedRun.snapshot(weights=...) stores, so the explorer's latent pages can walk a Keras
+    generator. Dense, Reshape, UpSampling2D, Conv2D (stride 1, or 'valid'), BatchNormalization, LeakyReLU, ReLU
+    and Activation layers of a Sequential convert; its output is checked against the Keras model's on probe latents."""
+    import torch
+    from torch import nn
+
+    if not isinstance(generator, keras.Sequential):
+        return f"a {type(generator).__name__}, not a keras.Sequential"
+    out: list[nn.Module] = []
+    with torch.random.fork_rng(devices=[]):      # layers draw initial weights: not from the training's RNG
+        for layer in generator.layers:
+            got = _convert(layer, out)
+            if isinstance(got, str):
+                return got
+            out += got
+    G = nn.Sequential(*out).eval()
+    z_dim = int(generator.inputs[0].shape[-1]) if generator.inputs else None
+    if z_dim is None:
+        return "its input size is unknown (build it with keras.Input)"
+    z = np.random.default_rng(0).standard_normal((2, z_dim)).astype(np.float32)
+    want = np.moveaxis(keras.ops.convert_to_numpy(generator(z, training=False)), -1, 1)
+    with torch.no_grad():
+        got = G(torch.from_numpy(z)).numpy()
+    if got.shape != want.shape or not np.allclose(got, want, atol=1e-4, rtol=1e-3):
+        return "its torch translation draws other faces than it does"
+    return G
+
+
+def _tensor(v: Any) -> Any:
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(keras.ops.convert_to_numpy(v), dtype=np.float32))
+
+
+def _activation(name: str) -> list | str:
+    from torch import nn
+    if name not in _ACTIVATIONS:
+        return f"activation {name!r}"
+    return [] if _ACTIVATIONS[name] is None else [getattr(nn, _ACTIVATIONS[name])()]
+
+
+def _convert(layer: Any, done: list) -> list | str:
+    """The torch layers for one Keras layer (`done`: those so far, which a Reshape may reorder)."""
+    import torch
+    from torch import nn
+    kind = type(layer).__name__
+    config = layer.get_config()
+    if kind == "InputLayer":
+        return []
+    if kind == "Dense":
+        lin = nn.Linear(layer.kernel.shape[0], layer.kernel.shape[1], bias=layer.use_bias)
+        with torch.no_grad():
+            lin.weight.copy_(_tensor(layer.kernel).T)
+            if layer.use_bias:
+                lin.bias.copy_(_tensor(layer.bias))
+        act = _activation(layer.activation.__name__)
+        return f"a Dense layer with {act}" if isinstance(act, str) else [lin, *act]
+    if kind == "LeakyReLU":
+        return [nn.LeakyReLU(float(config["negative_slope"]))]
+    if kind == "ReLU" and config.get("max_value") is None and not config.get("negative_slope") \
+            and not config.get("threshold"):
+        return [nn.ReLU()]
+    if kind == "Activation":
+        act = _activation(layer.activation.__name__)
+        return f"a layer with {act}" if isinstance(act, str) else act
+    if kind == "Reshape" and len(layer.target_shape) == 3:
+        h, w, c = layer.target_shape
+        # Keras lays the units out (h, w, c), torch (c, h, w): the layers since the last Linear are elementwise or
+        # per-unit, so reordering that Linear's (and those layers') units makes Unflatten give torch's layout.
+        order = torch.from_numpy(np.arange(h * w * c).reshape(h, w, c).transpose(2, 0, 1).ravel())
+        last = max((i for i, m in enumerate(done) if isinstance(m, nn.Linear)), default=None)
+        if last is None or any(not isinstance(m, (nn.LeakyReLU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.SiLU, nn.ELU,
+                                                   nn.BatchNorm1d)) for m in done[last + 1:]):
+            return "a Reshape that does not follow a Dense layer"
+        with torch.no_grad():
+            for m in done[last:]:
+                for t in (*m.parameters(recurse=False), *m.buffers(recurse=False)):
+                    if t.dim() >= 1 and t.shape[0] == h * w * c:
+                        t.copy_(t[order])
+        return [nn.Unflatten(1, (c, h, w))]
+    if kind == "UpSampling2D" and config["interpolation"] in ("nearest", "bilinear"):
+        return [nn.Upsample(scale_factor=tuple(float(s) for s in config["size"]), mode=config["interpolation"])]
+    if kind == "Conv2D" and config["data_format"] == "channels_last" and config["groups"] == 1:
+        kh, kw, cin, cout = layer.kernel.shape
+        strided = tuple(config["strides"]) != (1, 1)
+        if config["padding"] == "same" and (strided or kh % 2 == 0 or kw % 2 == 0):
+            return "a Conv2D with 'same' padding and a stride or an even kernel (padded on one side)"
+        pad = (kh // 2, kw // 2) if config["padding"] == "same" else (0, 0)
+        conv = nn.Conv2d(cin, cout, (kh, kw), tuple(config["strides"]), pad, tuple(config["dilation_rate"]),
+                         bias=layer.use_bias)
+        with torch.no_grad():
+            conv.weight.copy_(_tensor(layer.kernel).permute(3, 2, 0, 1))
+            if layer.use_bias:
+                conv.bias.copy_(_tensor(layer.bias))
+        act = _activation(layer.activation.__name__)
+        return f"a Conv2D with {act}" if isinstance(act, str) else [conv, *act]
+    if kind == "BatchNormalization" and config["axis"] in (-1, [-1], 3, [3]) and config["center"] and config["scale"]:
+        n = layer.gamma.shape[0]
+        flat = not any(isinstance(m, nn.Unflatten) for m in done)      # still (N, units): after a Dense
+        bn = (nn.BatchNorm1d if flat else nn.BatchNorm2d)(n, eps=float(config["epsilon"]),
+                                                          momentum=1 - float(config["momentum"]))
+        with torch.no_grad():
+            bn.weight.copy_(_tensor(layer.gamma))
+            bn.bias.copy_(_tensor(layer.beta))
+            bn.running_mean.copy_(_tensor(layer.moving_mean))
+            bn.running_var.copy_(_tensor(layer.moving_variance))
+        return [bn]
+    return f"a {kind} layer, which has no torch counterpart here"
 
 
 def _value(v: Any) -> Any:
