@@ -5,6 +5,7 @@ says how it ended. The folder is the one our trainer writes (emogan.runs.store.R
 from __future__ import annotations
 
 import atexit
+import json
 import math
 import numbers
 import os
@@ -80,7 +81,6 @@ def _faces_of(data: str | os.PathLike | FaceSet | None, emotion: str) -> dict[st
 
 
 def _jsonable(config: Mapping[str, Any]) -> dict[str, Any]:
-    import json
     return json.loads(json.dumps(dict(config), default=str))
 
 
