@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from emogan.runs.store import Run
 from emogan.sampling import generate
@@ -75,9 +74,3 @@ def test_the_keras_model_1_trains_snapshots_and_resumes(tmp_path, fixture_root):
     assert "training iterations 7..9" in out.stdout
     run = Run(tmp_path / "keras-M1-all-s0")
     assert run.losses()["iteration"].tolist() == list(range(1, 10)) and run.snapshot_iterations() == [3, 6, 9]
-
-
-@pytest.mark.parametrize("script", ["dcgan.py", "lightning_gan.py", "keras_model1.py"])
-def test_each_example_takes_data_iters_and_out(script):
-    out = run_example(script, "--help")
-    assert all(option in out.stdout for option in ("--data", "--iters", "--out")), out.stdout
