@@ -65,7 +65,7 @@ def test_data_defaults_to_the_environment_variable(tmp_path):
 @pytest.mark.parametrize("args,needles", [
     (["train", "--data", "/no/such/dir", "--iters", 1], ["/no/such/dir"]),
     (["train", "--iters", 1], ["--data"]),
-    (["train", "--data", FIXTURE, "--model", "M9"], ["M9"]),
+    (["train", "--data", FIXTURE, "--model", "M99"], ["M99"]),
     (["train", "--data", FIXTURE, "--iters", "0"], ["--iters", "'0'"]),
     (["train", "--data", FIXTURE, "--iters", "ten"], ["'ten'"]),
     (["train", "--data", FIXTURE, "--name", "../escape", "--iters", 1], ["../escape"]),
