@@ -85,15 +85,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     at = f"at {ats.pop()}" if len(ats) == 1 and None not in ats else "at"
     conditional = any(not _missing(r.get("label_accuracy@at")) for r in rows)
     # The realism column only where a run has it (runs measured before it was registered have none).
-    shown = [(k, t) for k, t in HEADLINE
-             if k != "c2st" or any(not _missing(r[f"{k}@{w}"]) for r in rows for w in ("at", "worst"))]
+    shown = [(k, t) for k, t in HEADLINE if k != "c2st" or any(not _missing(r["c2st@at"]) for r in rows)]
+    # Realism is measured at a few iterations only, seldom at a run's worst: its column is given at `at` alone.
+    worst_shown = [(k, t) for k, t in shown if k != "c2st"]
     head = ["model", "run", *(f"{title} {at}" for _, title in shown), "worst iteration",
-            *(f"{title} at worst" for _, title in shown), *([f"label accuracy {at}"] if conditional else []),
+            *(f"{title} at worst" for _, title in worst_shown), *([f"label accuracy {at}"] if conditional else []),
             "episodes", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["model"], r["run"], *(_cell(r[f"{k}@at"], k) for k, _ in shown),
-                 "-" if r["worst"] is None else str(r["worst"]), *(_cell(r[f"{k}@worst"], k) for k, _ in shown),
+                 "-" if r["worst"] is None else str(r["worst"]), *(_cell(r[f"{k}@worst"], k) for k, _ in worst_shown),
                  *([_cell(r.get("label_accuracy@at"), "label_accuracy")] if conditional else []),
                  str(len(r.get("episodes") or [])), r["verdict"]]
         lines.append("| " + " | ".join(cells) + " |")
