@@ -157,7 +157,7 @@ def test_a_run_held_by_another_process_is_skipped_with_its_holder(tmp_path, capf
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--models", "M9"], "unknown model 'M9'"),
+    (["--models", "M99"], "unknown model 'M99'"),
     (["--models", "M8", "--emotions", "happy"], "M8 is conditional"),
     (["--emotions", "joy"], "unknown emotion 'joy'"),
 ])
