@@ -40,9 +40,10 @@ def test_reference_is_cached_and_rebuilt_when_damaged(sets, tmp_path, monkeypatc
     first = build_reference(train, val, clf, n=50, emotion="all", cache_dir=tmp_path)
     assert first.features.shape == (len(val), 64) and first.probs.shape == (len(val), 7)
     assert first.bins.centres.shape == (8, 576) and set(first.baselines) >= {"msssim_real", "memorised_rate_real",
-                                                                              "fer_fid_real", "coverage_real"}
+                                                                              "fer_fid_real", "coverage_real",
+                                                                              "c2st_real"}
     files = sorted(tmp_path.glob("metrics-*.npz"))
-    assert len(files) == 4
+    assert len(files) == 5
     assert identity(train, val, clf, n=50, emotion="all") == reference_identity(first)    # known before the work
 
     def boom(*a, **k):
@@ -53,6 +54,7 @@ def test_reference_is_cached_and_rebuilt_when_damaged(sets, tmp_path, monkeypatc
         m.setattr(reference_module, "features_and_probs", boom)
         m.setattr(reference_module, "_baselines", boom)
         m.setattr(reference_module, "_feature_baselines", boom)
+        m.setattr(reference_module.realism, "two_sample_accuracy", boom)
         again = build_reference(train, val, clf, n=50, emotion="all", cache_dir=tmp_path)
     np.testing.assert_array_equal(again.features, first.features)
     assert again.baselines == first.baselines and reference_identity(again) == reference_identity(first)
