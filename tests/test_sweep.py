@@ -237,13 +237,18 @@ class _FinalizerCtrlC:
 
 
 class _Job:
-    """A job that never ends by itself; polling it drops a finalizer that delivers Ctrl-C (the lost-signal window)."""
+    """A job that never ends by itself; the first poll of the sweep drops a finalizer that delivers Ctrl-C (the
+    lost-signal window). Once: a second Ctrl-C would mean "stop at once"."""
+
+    sent = False
 
     def __init__(self) -> None:
         self.interrupted = self.killed = False
 
     def poll(self) -> int | None:
-        _FinalizerCtrlC()
+        if not _Job.sent:
+            _Job.sent = True
+            _FinalizerCtrlC()
         return 130 if self.interrupted else None
 
     def interrupt(self) -> None:
@@ -258,6 +263,7 @@ def test_a_ctrl_c_that_lands_in_a_finalizer_still_stops_the_sweep(tmp_path, monk
     from emogan.sweeps.spec import SweepSpec
 
     monkeypatch.setattr(runner, "POLL_S", 0.01)
+    monkeypatch.setattr(_Job, "sent", False)
     handles: list[_Job] = []
 
     class Executor:
