@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,19 @@ def _line(face: str = "f", truth: str = "fake", answer: str = "real") -> dict:
                        face=face, answer=answer, truth=truth, pool=[("M7-all-s0", 5000)])
 
 
-def test_concurrent_appends_from_several_processes_stay_whole(tmp_path):
-    ctx = mp.get_context("spawn")          # fresh interpreters: nothing shared but the file system
+@pytest.fixture
+def spawn(monkeypatch):
+    """Fresh interpreters: nothing shared but the file system. A spawned child first re-runs the parent's __main__
+    from its file; after an AppTest in the same session that is a Streamlit script that cannot run alone, and the
+    writers need nothing of __main__."""
+    main = sys.modules["__main__"]
+    monkeypatch.delattr(main, "__file__", raising=False)
+    monkeypatch.setattr(main, "__spec__", None, raising=False)
+    return mp.get_context("spawn")
+
+
+def test_concurrent_appends_from_several_processes_stay_whole(tmp_path, spawn):
+    ctx = spawn
     start = ctx.Event()
     procs = [ctx.Process(target=_writer, args=(str(tmp_path), w, start, PER_WRITER)) for w in range(WRITERS)]
     for p in procs:
@@ -61,8 +73,8 @@ def test_concurrent_appends_from_several_processes_stay_whole(tmp_path):
         assert mine == list(range(PER_WRITER))
 
 
-def test_a_reset_during_appends_leaves_only_whole_lines(tmp_path):
-    ctx = mp.get_context("spawn")
+def test_a_reset_during_appends_leaves_only_whole_lines(tmp_path, spawn):
+    ctx = spawn
     start = ctx.Event()
     procs = [ctx.Process(target=_writer, args=(str(tmp_path), w, start, 60)) for w in range(3)]
     procs.append(ctx.Process(target=_resetter, args=(str(tmp_path), start, 20)))
