@@ -45,7 +45,8 @@ class GANConfig:
     d_arch: str = "conv"
     d_blocks: int = 1                         # residual blocks per side (d_arch "residual")
     d_expand: int = 2                         # R3GAN's expansion factor of the bottleneck
-    d_group_width: int = 16                   # channels per group of the blocks' 3x3 conv; 0: one group (a plain conv)
+    # Channels per group of the blocks' 3x3 conv; 0, or more than a block's width: one group (a plain conv).
+    d_group_width: int = 16
     leak: float = 0.2                         # LeakyReLU slope, as in DCGAN
     # Training recipe
     # "bce" (the original's binary cross-entropy), "hinge", or "rpgan": the relativistic pairing loss (R3GAN), where D

@@ -17,9 +17,10 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels: int, expand: int, group_width: int, leak: float, depth_scale: float):
         super().__init__()
         wide = channels * expand
-        if group_width > 0 and wide % group_width:
+        width = min(group_width, wide) if group_width > 0 else wide        # a block narrower than a group: one group
+        if wide % width:
             raise ValueError(f"d_group_width {group_width} does not divide a block's {wide} channels")
-        groups = wide // group_width if group_width > 0 else 1
+        groups = wide // width
         self.expand = nn.Conv2d(channels, wide, 1)
         self.spatial = nn.Conv2d(wide, wide, 3, padding=1, groups=groups)
         self.project = nn.Conv2d(wide, channels, 1)
