@@ -69,13 +69,7 @@ class RunWriter:
         text = "".join(format_loss_row(r) for r in rows)
         if not text:
             return
-        try:
-            with open(self.path / LOSSES, "a", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise OutputError(f"cannot write {self.path / LOSSES}: {e.strerror or e}") from None
+        _append_synced(self.path / LOSSES, text)
 
     def truncate_losses(self, last_iteration: int) -> None:
         """Keep rows up to `last_iteration` (the resumed snapshot): later ones are recomputed identically."""
@@ -113,13 +107,7 @@ class RunWriter:
         text = "".join(json.dumps(r, allow_nan=True) + "\n" for r in rows)
         if not text:
             return
-        try:
-            with open(self.path / SCALARS, "a", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise OutputError(f"cannot write {self.path / SCALARS}: {e.strerror or e}") from None
+        _append_synced(self.path / SCALARS, text)
 
     def truncate_scalars(self, last_iteration: int) -> None:
         """Keep the further scalars up to `last_iteration`, as truncate_losses does the losses."""
@@ -432,3 +420,14 @@ def scan_runs(root: str | Path) -> list[RunInfo]:
         raise RunError(f"{root}: runs folder not found")
     return [describe_run(root, d.name) for d in sorted(root.iterdir())
             if not d.name.startswith(".") and d.is_dir() and (d / CONFIG).exists()]
+
+
+def _append_synced(path: Path, text: str) -> None:
+    """Append `text` and fsync it: what was appended survives a kill (a torn last line at worst)."""
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
